@@ -85,7 +85,11 @@ def _seed_key(seed: int) -> int:
 
 
 def _finish(seed_key: int, site_key: int, draw: int) -> float:
-    h = _mix(seed_key ^ site_key)
+    # _mix inlined: this runs for every uniform of every simulated call.
+    z = seed_key ^ site_key
+    z = ((z ^ (z >> 30)) * _C1) & _M64
+    z = ((z ^ (z >> 27)) * _C2) & _M64
+    h = z ^ (z >> 31)
     if draw:
         h = _mix((h + draw * _GOLDEN) & _M64)
     return ((h >> 11) + 0.5) * _TO_UNIT

@@ -1,0 +1,194 @@
+"""How interventions apply at the engine's dispatch point.
+
+:func:`compile_interventions` checks a set of interventions against a scenario (every name
+target must be a tool, model or agent; address targets are checked against the factual run
+by :func:`agentsim.counterfactual.counterfactual`) and returns an object the engine consults
+for each call: which interventions match (cached by address), how they change the mechanism
+(``replace``, ``set_params``, ``resample``) and how they change the result (``do``,
+``repair``, ``break_``, ``delay``). Order of application: mechanism-level ones in the order
+given, then result-level ones in the order given.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from agentsim.errors import InterventionError, UnknownAddressError, suggest
+from agentsim.interventions import Intervention, is_pattern
+from agentsim.run import Result
+from agentsim.scenario import Agent, Tool
+
+if TYPE_CHECKING:
+    import simpy
+
+    from agentsim.scenario import Scenario
+
+__all__ = ["Compiled", "compile_interventions"]
+
+_MECHANISM = {"replace", "set_params", "resample"}
+
+
+class Compiled:
+    """Interventions checked against a scenario, ready for the engine."""
+
+    def __init__(self, scenario: Scenario, interventions: tuple[Intervention, ...]) -> None:
+        self.scenario = scenario
+        self.interventions = interventions
+        self._calls: dict[tuple[str, str, frozenset[str]], tuple[Intervention, ...]] = {}
+        self._tools: dict[tuple[int, Intervention], Tool] = {}
+        self.matched: set[Intervention] = set()
+
+    # -- calls ----------------------------------------------------------------------------
+    def for_call(
+        self, address: str, req: Any, agent_names: frozenset[str]
+    ) -> tuple[Intervention, ...]:
+        tool_name = req.tool.name if hasattr(req, "tool") else "wait"
+        key = (address, tool_name, agent_names)
+        hit = self._calls.get(key)
+        if hit is None:
+            hit = tuple(
+                iv
+                for iv in self.interventions
+                if self._matches_call(iv, address, tool_name, agent_names)
+            )
+            self._calls[key] = hit
+            self.matched.update(hit)
+        return hit
+
+    @staticmethod
+    def _matches_call(iv: Intervention, address: str, tool: str, agents: frozenset[str]) -> bool:
+        t = iv.target
+        if is_pattern(t):
+            return fnmatch.fnmatchcase(address, t)
+        if iv.agent_result:
+            return False
+        return t == tool or t in agents
+
+    def apply_to_tool(
+        self, iv: Intervention, tool: Tool, draw: int | None
+    ) -> tuple[Tool, int | None]:
+        kind = iv.kind
+        if kind == "resample":
+            return tool, iv.draw  # type: ignore[attr-defined]
+        if kind not in ("replace", "set_params"):
+            return tool, draw
+        key = (id(tool), iv)
+        new = self._tools.get(key)
+        if new is None:
+            if kind == "set_params":
+                new = tool.with_params(**dict(iv.params))  # type: ignore[attr-defined]
+            else:
+                rep = iv.replacement  # type: ignore[attr-defined]
+                if isinstance(rep, Tool):
+                    new = rep.with_params(name=tool.name, kind=tool.kind)
+                elif isinstance(rep, Agent):
+                    raise InterventionError(
+                        f"{iv.describe()}: cannot replace tool {tool.name!r} by agent {rep.name!r}"
+                    )
+                else:
+                    new = tool.with_params(mechanism=rep)
+            self._tools[key] = new
+        return new, draw
+
+    def apply_to_result(
+        self, iv: Intervention, fields: list[Any], req: Any, inputs: list[Result]
+    ) -> None:
+        kind = iv.kind
+        if kind == "do":
+            if iv.ok is not None:  # type: ignore[attr-defined]
+                fields[0] = iv.ok  # type: ignore[attr-defined]
+                if iv.ok:  # type: ignore[attr-defined]
+                    fields[4], fields[5] = None, True
+                else:
+                    fields[1], fields[4] = None, f"set to fail by {iv.describe()}"
+            if iv.set_value:  # type: ignore[attr-defined]
+                fields[1] = iv.value  # type: ignore[attr-defined]
+            if iv.latency is not None:  # type: ignore[attr-defined]
+                fields[2] = iv.latency  # type: ignore[attr-defined]
+            if iv.cost is not None:  # type: ignore[attr-defined]
+                fields[3] = iv.cost  # type: ignore[attr-defined]
+        elif kind == "repair":
+            if not fields[0] and fields[1] is None and hasattr(req, "tool"):
+                if type(req).__name__ != "_Choose":
+                    fields[1] = req.tool.ok_value(inputs)
+            fields[0], fields[4], fields[5] = True, None, True
+        elif kind == "break":
+            fields[0], fields[4] = False, "broken by intervention"
+            if type(req).__name__ != "_Choose":
+                fields[1] = None
+        elif kind == "delay":
+            fields[2] = max(0.0, fields[2] + iv.seconds)  # type: ignore[attr-defined]
+
+    # -- agents ---------------------------------------------------------------------------
+    def agent_function(self, agent: Agent, address: str, fn: Any) -> Any:
+        for iv in self.interventions:
+            if iv.kind != "replace" or iv.agent_result:
+                continue
+            if iv.target == agent.name or (
+                is_pattern(iv.target) and fnmatch.fnmatchcase(address, iv.target)
+            ):
+                self.matched.add(iv)
+                rep = iv.replacement  # type: ignore[attr-defined]
+                return rep.fn if isinstance(rep, Agent) else rep
+        return fn
+
+    def apply_to_agent(
+        self, result: Result, name: str, address: str, env: simpy.Environment
+    ) -> Iterator[Any]:
+        fields = [result.ok, result.value, result.latency, result.cost, result.error, False]
+        extra = 0.0
+        touched = False
+        for iv in self.interventions:
+            if iv.kind in _MECHANISM:
+                continue
+            hit = (iv.agent_result and iv.target == name) or (
+                is_pattern(iv.target) and fnmatch.fnmatchcase(address, iv.target)
+            )
+            if not hit:
+                continue
+            self.matched.add(iv)
+            touched = True
+            if iv.kind == "delay":
+                extra += max(0.0, iv.seconds)  # type: ignore[attr-defined]
+            else:
+                self.apply_to_result(iv, fields, None, [])
+        if not touched:
+            return result
+        if extra > 0:
+            yield env.timeout(extra)
+        ok, value, latency, cost, error, _ = fields
+        return Result(bool(ok), value, float(latency) + extra, float(cost), error, address)
+
+
+def compile_interventions(scenario: Scenario, interventions: tuple[Intervention, ...]) -> Compiled:
+    """Check ``interventions`` against ``scenario`` and prepare them for the engine."""
+    names = list(scenario.tools) + list(scenario.agents)
+    for iv in interventions:
+        t = iv.target
+        if is_pattern(t):
+            continue
+        if t not in scenario.tools and t not in scenario.agents:
+            raise UnknownAddressError(
+                f"{iv.describe()}: {t!r} is not an address, tool, model or agent of scenario "
+                f"{scenario.name!r}{suggest(t, names)}"
+            )
+        if iv.agent_result and t not in scenario.agents:
+            raise InterventionError(f"{iv.describe()}: agent_result=True needs an agent name")
+        if iv.kind == "set_params" and t not in scenario.tools:
+            raise InterventionError(
+                f"{iv.describe()}: set_params targets a tool or model, and {t!r} is an agent"
+            )
+        if iv.kind == "set_params":
+            try:
+                scenario.tools[t].with_params(**dict(iv.params))  # type: ignore[attr-defined]
+            except Exception as exc:
+                raise InterventionError(f"{iv.describe()}: {exc}") from None
+        if iv.kind == "replace" and t in scenario.agents:
+            rep = iv.replacement  # type: ignore[attr-defined]
+            if isinstance(rep, Tool) or not callable(rep):
+                raise InterventionError(
+                    f"{iv.describe()}: {t!r} is an agent; replace it with an agent function"
+                )
+    return Compiled(scenario, interventions)

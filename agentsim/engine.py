@@ -1,0 +1,706 @@
+"""The SimPy kernel: runs a scenario's agents and records every call.
+
+Each agent instance is a generator driven by :func:`_drive`, which hands every request the
+agent yields (``ctx.call``, ``ctx.parallel``, ``ctx.first``, ``ctx.spawn``, ``ctx.choose``,
+``ctx.wait``) to :func:`_execute`. Every call to a tool or model goes through one function,
+:func:`_dispatch`: it is the single place where interventions apply, noise is drawn by
+address, the mechanism is evaluated, the clock advances (queueing for shared capacity,
+timeouts) and the span is recorded. Sub-agents run inline in their parent's process;
+``parallel`` and ``first`` branches run as their own SimPy processes; a branch that loses a
+``first`` is interrupted and its in-flight calls are recorded as cancelled.
+
+Failure behaviour: an agent that raises becomes a failed result whose error names the
+exception; a run that exceeds its scenario's ``max_steps`` is stopped (every further step
+halts) and records why; a run past its ``deadline`` is interrupted and its in-flight calls are
+recorded as unfinished.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from agentsim import noise as _noise
+from agentsim.dist import Exponential, Fixed
+from agentsim.errors import ScenarioError
+from agentsim.mechanisms import evaluate_call, evaluate_choice
+from agentsim.run import Result
+from agentsim.scenario import Agent, Tool
+
+if TYPE_CHECKING:
+    from agentsim.scenario import Scenario
+
+__all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
+
+Gen = Iterator[Any]
+
+
+class _Halt(Exception):
+    """Unwinds an agent's stack when its branch is cancelled or its run is stopped."""
+
+    def __init__(self, status: str, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+class Rec:
+    """A span record: the engine's mutable, cheap form of a :class:`~agentsim.trace.Span`."""
+
+    __slots__ = (
+        "address",
+        "agent",
+        "cost",
+        "end",
+        "error",
+        "inputs",
+        "kind",
+        "name",
+        "noise",
+        "ok",
+        "parent",
+        "queued",
+        "start",
+        "status",
+        "value",
+    )
+
+    def __init__(
+        self,
+        address: str,
+        kind: str,
+        name: str,
+        parent: str | None,
+        agent: str,
+        start: float,
+        inputs: list[str],
+    ) -> None:
+        self.address = address
+        self.kind = kind
+        self.name = name
+        self.parent = parent
+        self.agent = agent
+        self.start = start
+        self.end = start
+        self.inputs = inputs
+        self.ok = True
+        self.error: str | None = None
+        self.status = "done"
+        self.value: Any = None
+        self.cost = 0.0
+        self.queued = 0.0
+        self.noise: dict[str, float] = {}
+
+
+class Noise:
+    """The noise of one call: uniforms by slot, drawn lazily from the field and recorded.
+
+    Custom mechanisms receive this object: ``noise["ok"]``, ``noise["latency"]``, or any slot
+    name of their own.
+    """
+
+    __slots__ = ("_address", "_draw", "_override", "_seed_key", "recorded")
+
+    def __init__(
+        self, seed_key: int, address: str, draw: int, override: dict[str, float] | None
+    ) -> None:
+        self._seed_key = seed_key
+        self._address = address
+        self._draw = draw
+        self._override = override
+        self.recorded: dict[str, float] = {}
+
+    def __getitem__(self, slot: str) -> float:
+        u = self.recorded.get(slot)
+        if u is None:
+            ovr = self._override
+            if ovr is not None and slot in ovr:
+                u = ovr[slot]
+            else:
+                u = _noise._finish(
+                    self._seed_key, _noise._site_key(self._address, slot), self._draw
+                )
+            self.recorded[slot] = u
+        return u
+
+
+# -- requests an agent yields -----------------------------------------------------------
+class _Call:
+    __slots__ = ("address", "inputs", "tool")
+
+    def __init__(self, tool: Tool, address: str, inputs: tuple[Any, ...]) -> None:
+        self.tool, self.address, self.inputs = tool, address, inputs
+
+
+class _Choose:
+    __slots__ = ("address", "inputs", "tool", "weights")
+
+    def __init__(self, tool: Tool, address: str, weights: Any, inputs: tuple[Any, ...]) -> None:
+        self.tool, self.address, self.weights, self.inputs = tool, address, weights, inputs
+
+
+class _Wait:
+    __slots__ = ("address", "seconds")
+
+    def __init__(self, address: str, seconds: float) -> None:
+        self.address, self.seconds = address, seconds
+
+
+class _Spawn:
+    __slots__ = ("address", "agent", "args", "kwargs")
+
+    def __init__(
+        self, agent: Agent, address: str, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> None:
+        self.agent, self.address, self.args, self.kwargs = agent, address, args, kwargs
+
+
+class _Group:
+    __slots__ = ("children", "mode")
+
+    def __init__(self, mode: str, children: tuple[Any, ...]) -> None:
+        self.mode, self.children = mode, children
+
+
+class Context:
+    """What an agent receives as ``ctx``: the way to call tools, models and sub-agents.
+
+    Every method returns a *request*; the agent ``yield``s it and receives the result.
+    Addresses are assigned when the request is created, in program order.
+    """
+
+    __slots__ = ("_counts", "_s", "address", "agent_names", "cost", "name")
+
+    def __init__(
+        self, session: Session, address: str, name: str, agent_names: frozenset[str]
+    ) -> None:
+        self._s = session
+        self.address = address
+        self.name = name
+        self.agent_names = agent_names
+        self._counts: dict[str, int] = {}
+        self.cost = 0.0
+
+    def _addr(self, name: str) -> str:
+        k = self._counts.get(name, 0)
+        self._counts[name] = k + 1
+        return f"{self.address}/{name}#{k}"
+
+    @property
+    def now(self) -> float:
+        """Current simulated time (seconds since this session arrived)."""
+        return float(self._s.kernel.env.now) - self._s.t0
+
+    def call(self, tool: Tool | str, *inputs: Any) -> _Call:
+        """Call a tool or model; Results among ``inputs`` are its data-flow parents."""
+        t = tool if type(tool) is Tool else self._s.scenario.resolve_tool(tool)
+        name = t.name
+        counts = self._counts
+        k = counts.get(name, 0)
+        counts[name] = k + 1
+        return _Call(t, f"{self.address}/{name}#{k}", inputs)
+
+    def choose(self, model: Tool | str, weights: Any, inputs: Iterable[Any] = ()) -> _Choose:
+        """A categorical decision by ``model`` (Gumbel-max); ``weights`` is a dict of option
+        weights or a function of the inputs returning one. The result's value is the option."""
+        t = self._s.scenario.resolve_tool(model)
+        return _Choose(t, self._addr(t.name), weights, tuple(inputs))
+
+    def spawn(self, agent: Any, *args: Any, **kwargs: Any) -> _Spawn:
+        """Run a sub-agent (its own address ``parent/agent#k``) and receive its Result."""
+        a = self._s.scenario.resolve_agent(agent)
+        return _Spawn(a, self._addr(a.name), args, kwargs)
+
+    def wait(self, seconds: float) -> _Wait:
+        """Let ``seconds`` of simulated time pass."""
+        if not seconds >= 0:
+            raise ScenarioError(f"ctx.wait needs seconds >= 0, got {seconds!r}")
+        return _Wait(self._addr("wait"), float(seconds))
+
+    def parallel(self, *requests: Any) -> _Group:
+        """Run requests concurrently and receive all their results (a tuple)."""
+        return _Group("all", _check_requests(requests, "parallel"))
+
+    def first(self, *requests: Any) -> _Group:
+        """Run requests concurrently; receive the first ok result and cancel the rest.
+        When none succeeds, receive the last failure."""
+        return _Group("first", _check_requests(requests, "first"))
+
+
+def _check_requests(requests: tuple[Any, ...], what: str) -> tuple[Any, ...]:
+    if len(requests) == 1 and isinstance(requests[0], list | tuple):
+        requests = tuple(requests[0])
+    if not requests:
+        raise ScenarioError(f"ctx.{what}() needs at least one request")
+    return requests
+
+
+# -- sessions and the kernel ------------------------------------------------------------
+class Kernel:
+    """One SimPy environment and its shared resources (tool capacity)."""
+
+    def __init__(self, scenario: Scenario, interventions: Any) -> None:
+        self.env = simpy.Environment()
+        self.scenario = scenario
+        self.ivs = interventions
+        self._resources: dict[str, simpy.Resource] = {}
+
+    def resource(self, tool: Tool) -> simpy.Resource:
+        res = self._resources.get(tool.name)
+        if res is None:
+            res = simpy.Resource(self.env, capacity=tool.capacity)
+            self._resources[tool.name] = res
+        return res
+
+
+class Session:
+    """The mutable state of one run inside a kernel."""
+
+    __slots__ = (
+        "cost",
+        "draw",
+        "end",
+        "env",
+        "halted",
+        "index",
+        "ivs",
+        "keep",
+        "kernel",
+        "max_steps",
+        "override",
+        "records",
+        "result",
+        "scenario",
+        "seed",
+        "seed_key",
+        "steps",
+        "stop_reason",
+        "t0",
+    )
+
+    def __init__(
+        self,
+        kernel: Kernel,
+        seed: int,
+        index: int,
+        t0: float,
+        override: dict[str, dict[str, float]] | None,
+        draw: int,
+    ) -> None:
+        self.kernel = kernel
+        self.env = kernel.env
+        self.ivs = kernel.ivs
+        self.scenario = kernel.scenario
+        self.seed = seed
+        self.seed_key = _noise._seed_key(seed)
+        self.index = index
+        self.t0 = t0
+        self.override = override
+        self.draw = draw
+        self.records: list[Rec] = []
+        self.steps = 0
+        self.max_steps = kernel.scenario.max_steps
+        self.halted: _Halt | None = None
+        self.result: Result | None = None
+        self.end = t0
+        self.cost = 0.0
+        self.stop_reason: str | None = None
+
+    def step(self) -> None:
+        if self.halted is not None:
+            raise self.halted
+        self.steps += 1
+        if self.steps > self.max_steps:
+            reason = f"max_steps ({self.max_steps}) exceeded: run stopped"
+            self.stop_reason = reason
+            self.halted = _Halt("unfinished", reason)
+            raise self.halted
+
+    def noise(self, address: str, draw: int | None = None) -> Noise:
+        ovr = self.override.get(address) if self.override else None
+        return Noise(self.seed_key, address, self.draw if draw is None else draw, ovr)
+
+
+def _drive(ctx: Context, gen: Any) -> Iterator[Any]:
+    """Run an agent generator to completion; return ``(value, error)``."""
+    if not inspect.isgenerator(gen):
+        return gen, None
+    send: Any = None
+    throw: BaseException | None = None
+    while True:
+        try:
+            req = gen.throw(throw) if throw is not None else gen.send(send)
+            throw = None
+        except StopIteration as stop:
+            return stop.value, None
+        except Exception as exc:  # an agent that raises fails, it does not crash the run
+            return None, f"{type(exc).__name__}: {exc}"
+        try:
+            if type(req) is _Call:
+                send = yield from _dispatch(ctx, req)
+            else:
+                send = yield from _execute(ctx, req)
+        except _Halt:
+            gen.close()
+            raise
+        except ScenarioError as exc:
+            throw = exc
+
+
+def _execute(ctx: Context, req: Any) -> Iterator[Any]:
+    t = type(req)
+    if t is _Call:
+        return (yield from _dispatch(ctx, req))
+    if t is _Spawn:
+        return (yield from _spawn(ctx, req))
+    if t is _Group:
+        return (yield from _group(ctx, req))
+    if t is _Choose:
+        return (yield from _dispatch(ctx, req))
+    if t is _Wait:
+        return (yield from _dispatch(ctx, req))
+    if isinstance(req, list | tuple):
+        return (yield from _group(ctx, _Group("all", tuple(req))))
+    raise ScenarioError(
+        f"agent {ctx.name!r} yielded {req!r}; yield ctx.call(...), ctx.parallel(...), "
+        "ctx.first(...), ctx.spawn(...), ctx.choose(...) or ctx.wait(...)"
+    )
+
+
+def _dispatch(ctx: Context, req: Any) -> Iterator[Any]:
+    """The single choke point of every call, choice and wait."""
+    s = ctx._s
+    if s.halted is not None or s.steps >= s.max_steps:
+        s.step()
+    s.steps += 1
+    if s.ivs is None and s.override is None and type(req) is _Call:
+        tool = req.tool
+        if tool.plain:
+            return (yield from _plain_call(ctx, s, req, tool))
+    env = s.env
+    address = req.address
+    ivs = s.ivs
+    matched = ivs.for_call(address, req, ctx.agent_names) if ivs is not None else ()
+    if type(req) is _Wait:
+        rec = Rec(address, "wait", "wait", ctx.address, ctx.name, env.now, [])
+        fields = [True, None, req.seconds, 0.0, None, False]
+        noise = None
+        inputs: list[Result] = []
+    else:
+        tool = req.tool
+        draw = None
+        for iv in matched:  # mechanism-level interventions come first
+            tool, draw = ivs.apply_to_tool(iv, tool, draw)
+        inputs = [x for x in req.inputs if type(x) is Result]
+        noise = s.noise(address, draw)
+        kind = "choice" if type(req) is _Choose else tool.kind
+        rec = Rec(
+            address, kind, tool.name, ctx.address, ctx.name, env.now, [r.address for r in inputs]
+        )
+        if kind == "choice":
+            fields = evaluate_choice(tool, req.weights, req.inputs, inputs, noise)
+        else:
+            fields = evaluate_call(tool, inputs, noise)
+    for iv in matched:  # result-level interventions
+        ivs.apply_to_result(iv, fields, req, inputs)
+    s.records.append(rec)
+    ok, value, latency, cost, error, forced = fields
+    start = env.now
+    timeout = None if type(req) is _Wait or forced else req.tool.timeout
+    res = s.kernel.resource(req.tool) if type(req) is not _Wait and req.tool.capacity else None
+    try:
+        if res is None:
+            if timeout is not None and latency > timeout:
+                yield env.timeout(timeout)
+                ok, value, error = False, None, f"timeout after {timeout:g}s"
+            else:
+                yield env.timeout(latency)
+        else:
+            with res.request() as slot:
+                if timeout is None:
+                    yield slot
+                else:
+                    yield slot | env.timeout(timeout)
+                rec.queued = env.now - start
+                remaining = None if timeout is None else timeout - rec.queued
+                if remaining is not None and (not slot.triggered or latency > remaining):
+                    if slot.triggered:
+                        yield env.timeout(remaining)
+                    ok, value, error = False, None, f"timeout after {timeout:g}s"
+                else:
+                    yield env.timeout(latency)
+    except simpy.Interrupt as intr:
+        _finish_halted(rec, env.now, intr.cause, noise)
+        raise (
+            intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
+        ) from None
+    rec.end = env.now
+    rec.ok, rec.value, rec.error, rec.cost = ok, value, error, cost
+    if noise is not None:
+        rec.noise = noise.recorded
+    ctx.cost += cost
+    return Result(ok, value, env.now - start, cost, error, address)
+
+
+def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Iterator[Any]:
+    """:func:`_dispatch` specialised to the commonest call: default noisy-AND mechanism, no
+    capacity, no timeout, no intervention, factual noise. Same semantics, fewer lookups."""
+    env = s.env
+    address = req.address
+    sk, draw = s.seed_key, s.draw
+    inputs_ok = True
+    parents = []
+    for x in req.inputs:
+        if type(x) is Result:
+            parents.append(x.address)
+            if not x.ok:
+                inputs_ok = False
+    u_ok = _noise._finish(sk, _noise._site_key(address, "ok"), draw)
+    recorded = {"ok": u_ok}
+    ok = u_ok < (tool.p_ok if inputs_ok else tool.p_recover)
+    d = tool.latency_dist
+    if type(d) is Fixed:
+        latency = d.value
+    else:
+        u = _noise._finish(sk, _noise._site_key(address, "latency"), draw)
+        recorded["latency"] = u
+        latency = -d.mean * math.log1p(-u) if type(d) is Exponential else d.ppf(u)
+    cost = tool.cost
+    start = env._now
+    rec = Rec(address, tool.kind, tool.name, ctx.address, ctx.name, start, parents)
+    s.records.append(rec)
+    if ok:
+        value = (
+            None
+            if tool.value is None
+            else tool.ok_value([x for x in req.inputs if type(x) is Result])
+        )
+        error = None
+    else:
+        value = None
+        error = f"{tool.name} failed" if inputs_ok else f"{tool.name} failed (bad input)"
+    try:
+        yield env.timeout(latency)
+    except simpy.Interrupt as intr:
+        rec.noise = recorded
+        _finish_halted(rec, env._now, intr.cause, None)
+        raise (
+            intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
+        ) from None
+    now = env._now
+    rec.end = now
+    rec.ok, rec.value, rec.error, rec.cost, rec.noise = ok, value, error, cost, recorded
+    ctx.cost += cost
+    return Result(ok, value, now - start, cost, error, address)
+
+
+def _finish_halted(rec: Rec, now: float, cause: Any, noise: Noise | None) -> None:
+    rec.end = now
+    rec.ok = False
+    rec.status = cause.status if isinstance(cause, _Halt) else "cancelled"
+    rec.error = cause.reason if isinstance(cause, _Halt) else "cancelled"
+    if noise is not None:
+        rec.noise = noise.recorded
+
+
+def _agent_result(
+    value: Any, error: str | None, address: str, latency: float, cost: float
+) -> Result:
+    if error is not None:
+        return Result(False, None, latency, cost, error, address)
+    if type(value) is Result:
+        return Result(value.ok, value.value, latency, cost, value.error, address)
+    if value:
+        return Result(True, value, latency, cost, None, address)
+    return Result(False, value, latency, cost, f"agent returned {value!r}", address)
+
+
+def _spawn(ctx: Context, req: _Spawn) -> Iterator[Any]:
+    s = ctx._s
+    s.step()
+    env = s.kernel.env
+    ivs = s.kernel.ivs
+    agent = req.agent
+    fn = agent.fn
+    if ivs is not None:
+        fn = ivs.agent_function(agent, req.address, fn)
+    child = Context(s, req.address, agent.name, ctx.agent_names | {agent.name})
+    rec = Rec(
+        req.address,
+        "agent",
+        agent.name,
+        ctx.address,
+        agent.name,
+        env.now,
+        [x.address for x in req.args if type(x) is Result],
+    )
+    s.records.append(rec)
+    start = env.now
+    try:
+        try:
+            gen = fn(child, *req.args, **req.kwargs)
+        except Exception as exc:
+            gen, err0 = None, f"{type(exc).__name__}: {exc}"
+        else:
+            err0 = None
+        if err0 is None:
+            value, error = yield from _drive(child, gen)
+        else:
+            value, error = None, err0
+    except _Halt as halt:
+        _finish_halted(rec, env.now, halt, None)
+        ctx.cost += child.cost
+        raise
+    result = _agent_result(value, error, req.address, env.now - start, child.cost)
+    if ivs is not None:
+        result = yield from ivs.apply_to_agent(result, agent.name, req.address, env)
+    rec.end, rec.ok, rec.value, rec.error, rec.cost = (
+        env.now,
+        result.ok,
+        result.value,
+        result.error,
+        0.0,
+    )
+    ctx.cost += child.cost
+    return result
+
+
+def _branch(ctx: Context, req: Any) -> Iterator[Any]:
+    try:
+        return (yield from _execute(ctx, req))
+    except _Halt as halt:
+        addr = getattr(req, "address", ctx.address)
+        return Result(False, None, 0.0, 0.0, halt.reason, addr)
+
+
+def _group(ctx: Context, req: _Group) -> Iterator[Any]:
+    env = ctx._s.kernel.env
+    procs = [env.process(_branch(ctx, child)) for child in req.children]
+    try:
+        if req.mode == "all":
+            yield env.all_of(procs)
+            return tuple(p.value for p in procs)
+        pending = list(procs)
+        last: Any = None
+        while pending:
+            yield env.any_of(pending)
+            for p in [p for p in pending if p.triggered]:
+                pending.remove(p)
+                last = p.value
+                if type(last) is Result and last.ok:
+                    for other in pending:
+                        if other.is_alive:
+                            other.interrupt(
+                                _Halt(
+                                    "cancelled",
+                                    f"cancelled: another branch succeeded first ({last.address})",
+                                )
+                            )
+                    return last
+        return last
+    except simpy.Interrupt as intr:
+        for p in procs:
+            if p.is_alive:
+                p.interrupt(intr.cause)
+        raise (
+            intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
+        ) from None
+
+
+def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Iterator[Any]:
+    env = s.kernel.env
+    address = f"{agent.name}#0"
+    ctx = Context(s, address, agent.name, frozenset({agent.name}))
+    rec = Rec(address, "agent", agent.name, None, agent.name, env.now, [])
+    s.records.append(rec)
+    ivs = s.kernel.ivs
+    fn = ivs.agent_function(agent, address, agent.fn) if ivs is not None else agent.fn
+    try:
+        try:
+            gen = fn(ctx, **inputs)
+        except Exception as exc:
+            value, error = None, f"{type(exc).__name__}: {exc}"
+        else:
+            value, error = yield from _drive(ctx, gen)
+        result = _agent_result(value, error, address, env.now - s.t0, ctx.cost)
+        if ivs is not None:
+            result = yield from ivs.apply_to_agent(result, agent.name, address, env)
+        rec.ok, rec.value, rec.error = result.ok, result.value, result.error
+    except _Halt as halt:
+        _finish_halted(rec, env.now, halt, None)
+        result = Result(False, None, env.now - s.t0, ctx.cost, halt.reason, address)
+        if halt.status == "unfinished" and s.stop_reason is None:
+            s.stop_reason = halt.reason
+    rec.end = env.now
+    s.result = result
+    s.end = env.now
+    s.cost = ctx.cost
+
+
+def _session(
+    s: Session, agent: Agent, inputs: dict[str, Any], deadline: float | None
+) -> Iterator[Any]:
+    env = s.kernel.env
+    proc = env.process(_root(s, agent, inputs))
+    timer = env.timeout(deadline)
+    yield proc | timer
+    if not proc.triggered:
+        proc.interrupt(_Halt("unfinished", f"deadline exceeded ({deadline:g}s)"))
+        yield proc
+
+
+def execute(
+    scenario: Scenario,
+    seeds: list[int],
+    inputs: dict[str, Any],
+    interventions: Any = None,
+    *,
+    arrival_times: list[float] | None = None,
+    override: dict[int, dict[str, dict[str, float]]] | None = None,
+    draw: int = 0,
+) -> list[Session]:
+    """Simulate sessions in one environment (coupled when ``arrival_times`` is given).
+
+    ``interventions`` is a compiled intervention set (see :mod:`agentsim._apply`) or
+    ``None``. ``override`` maps a session index to per-address noise (abduction); addresses
+    it does not cover draw ``draw`` of the field.
+    """
+    kernel = Kernel(scenario, interventions)
+    agent = scenario.entry
+    sessions: list[Session] = []
+    times = arrival_times or [0.0] * len(seeds)
+    for i, seed in enumerate(seeds):
+        ovr = override.get(i) if override else None
+        sessions.append(Session(kernel, seed, i, times[i], ovr, draw))
+    if arrival_times is None:
+        for s in sessions:
+            _start(s, agent, inputs, scenario.deadline)
+    else:
+        kernel.env.process(_launch(kernel, sessions, agent, inputs, scenario.deadline))
+    kernel.env.run()
+    return sessions
+
+
+def _launch(
+    kernel: Kernel,
+    sessions: list[Session],
+    agent: Agent,
+    inputs: dict[str, Any],
+    deadline: float | None,
+) -> Iterator[Any]:
+    env = kernel.env
+    for s in sessions:
+        if s.t0 > env.now:
+            yield env.timeout(s.t0 - env.now)
+        _start(s, agent, inputs, deadline)
+
+
+def _start(s: Session, agent: Agent, inputs: dict[str, Any], deadline: float | None) -> None:
+    if deadline is None:
+        s.kernel.env.process(_root(s, agent, inputs))
+    else:
+        s.kernel.env.process(_session(s, agent, inputs, deadline))

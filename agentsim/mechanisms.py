@@ -1,0 +1,136 @@
+"""Structural equations of calls: the default noisy-AND with a leak, custom mechanisms,
+and Gumbel-max choices.
+
+A mechanism maps a call's inputs (the Results passed to it) and its noise to its result
+fields. It is evaluated once per call at the engine's dispatch point, and returns the list
+``[ok, value, latency, cost, error, forced]`` that interventions may then edit in place
+(``forced`` marks a result whose success was imposed, so a timeout no longer applies).
+
+The default mechanism of a tool with parameters ``p_ok`` and ``p_recover``::
+
+    ok      = u_ok < (p_ok if all inputs ok else p_recover)
+    latency = latency_dist.ppf(u_latency)
+    cost    = cost (a constant) or cost_dist.ppf(u_cost)
+
+Examples
+--------
+>>> from agentsim.scenario import Tool
+>>> tool = Tool("search", p_ok=0.9, latency=2.0)
+>>> evaluate_call(tool, [], {"ok": 0.5, "latency": 0.5})[:3]
+[True, None, 2.0]
+>>> evaluate_call(tool, [], {"ok": 0.95, "latency": 0.5})[0]
+False
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from agentsim.dist import Categorical, Exponential, Fixed
+from agentsim.errors import ScenarioError
+
+if TYPE_CHECKING:
+    from agentsim.dist import _Dist
+    from agentsim.scenario import Tool
+
+__all__ = ["evaluate_call", "evaluate_choice", "fast_ppf"]
+
+
+def fast_ppf(d: _Dist, noise: Mapping[str, float], slot: str) -> float:
+    """``d.ppf(noise[slot])`` with math fast paths for the common distributions.
+
+    A fixed value consumes no noise.
+    """
+    t = type(d)
+    if t is Fixed:
+        return d.value  # type: ignore[attr-defined, no-any-return]
+    u = noise[slot]
+    if t is Exponential:
+        return -d.mean * math.log1p(-u)  # type: ignore[attr-defined, no-any-return]
+    return d.ppf(u)
+
+
+def _cost(tool: Tool, noise: Mapping[str, float]) -> float:
+    if tool.cost_dist is None:
+        return float(tool.cost)
+    return fast_ppf(tool.cost_dist, noise, "cost")
+
+
+def evaluate_call(tool: Tool, inputs: Sequence[Any], noise: Mapping[str, float]) -> list[Any]:
+    """Evaluate ``tool``'s mechanism on ``inputs`` and ``noise``."""
+    if tool.mechanism is not None:
+        return _custom(tool, inputs, noise)
+    inputs_ok = True
+    for r in inputs:
+        if not r.ok:
+            inputs_ok = False
+            break
+    p = tool.p_ok if inputs_ok else tool.p_recover
+    ok = noise["ok"] < p
+    latency = fast_ppf(tool.latency_dist, noise, "latency")
+    cost = _cost(tool, noise)
+    if ok:
+        value = None if tool.value is None else tool.ok_value(list(inputs))
+        return [True, value, latency, cost, None, False]
+    error = f"{tool.name} failed" if inputs_ok else f"{tool.name} failed (bad input)"
+    return [False, None, latency, cost, error, False]
+
+
+def _custom(tool: Tool, inputs: Sequence[Any], noise: Mapping[str, float]) -> list[Any]:
+    assert tool.mechanism is not None
+    try:
+        out = tool.mechanism(list(inputs), noise)
+    except Exception as exc:
+        return [False, None, 0.0, 0.0, f"mechanism raised {type(exc).__name__}: {exc}", False]
+    if isinstance(out, bool):
+        out = {"ok": out}
+    elif hasattr(out, "ok") and not isinstance(out, Mapping):
+        out = {k: getattr(out, k) for k in ("ok", "value", "latency", "cost", "error")}
+    if not isinstance(out, Mapping) or "ok" not in out:
+        raise ScenarioError(
+            f"mechanism of {tool.name!r} returned {out!r}; return a dict with at least 'ok' "
+            "(and optionally value, latency, cost, error) or a bool"
+        )
+    ok = bool(out["ok"])
+    latency = out.get("latency")
+    if latency is None:
+        latency = fast_ppf(tool.latency_dist, noise, "latency")
+    if not (isinstance(latency, int | float) and latency >= 0):
+        raise ScenarioError(f"mechanism of {tool.name!r} returned latency {latency!r}; need >= 0")
+    cost = out.get("cost")
+    cost = _cost(tool, noise) if cost is None else float(cost)
+    value = out.get("value", tool.ok_value(list(inputs)) if ok else None)
+    error = out.get("error") if not ok else None
+    if not ok and error is None:
+        error = f"{tool.name} failed"
+    return [ok, value, float(latency), cost, error, False]
+
+
+def choice_weights(weights: Any, raw_inputs: Sequence[Any]) -> Categorical:
+    """Resolve ``weights`` (a dict, a Categorical, or a function of the inputs)."""
+    w = weights(list(raw_inputs)) if callable(weights) else weights
+    if isinstance(w, Categorical):
+        return w
+    if not isinstance(w, Mapping):
+        raise ScenarioError(f"choice weights must be a dict of option -> weight, got {w!r}")
+    return Categorical(weights=dict(w))
+
+
+def evaluate_choice(
+    tool: Tool,
+    weights: Any,
+    raw_inputs: Sequence[Any],
+    inputs: Sequence[Any],
+    noise: Mapping[str, float],
+) -> list[Any]:
+    """A Gumbel-max decision by ``tool``: ok, its value is the option chosen.
+
+    Each option ``o`` reads the uniform in slot ``choice:o``, so options keep their noise when
+    the option set or the weights change.
+    """
+    cat = choice_weights(weights, raw_inputs)
+    option = cat.choose({o: noise[f"choice:{o}"] for o in cat.options})
+    latency = fast_ppf(tool.latency_dist, noise, "latency")
+    return [True, option, latency, _cost(tool, noise), None, False]

@@ -1,0 +1,126 @@
+"""Small statistics used across agentsim: estimates with confidence intervals.
+
+Examples
+--------
+>>> e = wilson(8, 10)
+>>> round(e.value, 2), round(e.low, 3), round(e.high, 3)
+(0.8, 0.49, 0.943)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats as _st
+
+__all__ = ["Estimate", "mean_ci", "paired_difference", "wilson", "z_value"]
+
+
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """A point estimate with a confidence interval ``[low, high]``.
+
+    >>> Estimate(0.5, 0.4, 0.6).contains(0.45)
+    True
+    """
+
+    value: float
+    low: float
+    high: float
+    n: int = 0
+    confidence: float = 0.95
+
+    def contains(self, x: float) -> bool:
+        """Whether ``x`` lies in the interval."""
+        return self.low <= x <= self.high
+
+    @property
+    def width(self) -> float:
+        """``high - low``."""
+        return self.high - self.low
+
+    @property
+    def exact(self) -> bool:
+        """True when the interval has zero width (the value is known exactly)."""
+        return self.low == self.high
+
+    def __float__(self) -> float:
+        return self.value
+
+    def __str__(self) -> str:
+        if self.exact:
+            return f"{self.value:.4g}"
+        return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided normal quantile for ``confidence``.
+
+    >>> round(z_value(0.95), 4)
+    1.96
+    """
+    return float(_st.norm.ppf(0.5 + confidence / 2.0))
+
+
+def wilson(successes: int | float, n: int, confidence: float = 0.95) -> Estimate:
+    """Wilson score interval for a proportion (Wilson 1927).
+
+    >>> wilson(0, 0)
+    Estimate(value=nan, low=0.0, high=1.0, n=0, confidence=0.95)
+    """
+    if n == 0:
+        return Estimate(math.nan, 0.0, 1.0, 0, confidence)
+    z = z_value(confidence)
+    p = successes / n
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n, confidence)
+
+
+def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Estimate:
+    """Mean with a Student-t interval; a proportion of 0/1 values gets a Wilson interval.
+
+    >>> mean_ci([1.0, 2.0, 3.0]).value
+    2.0
+    """
+    x = np.asarray(values, dtype=np.float64)
+    n = int(x.size)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, confidence)
+    if np.all((x == 0.0) | (x == 1.0)):
+        return wilson(float(x.sum()), n, confidence)
+    m = float(x.mean())
+    if n == 1:
+        return Estimate(m, m, m, 1, confidence)
+    se = float(x.std(ddof=1)) / math.sqrt(n)
+    t = float(_st.t.ppf(0.5 + confidence / 2.0, n - 1))
+    return Estimate(m, m - t * se, m + t * se, n, confidence)
+
+
+def paired_difference(
+    treated: Sequence[float] | np.ndarray,
+    baseline: Sequence[float] | np.ndarray,
+    confidence: float = 0.95,
+) -> Estimate:
+    """Mean of paired differences ``treated - baseline`` with a Student-t interval.
+
+    With common random numbers the two arms are positively correlated, so the variance of
+    the difference is far below the sum of the arms' variances.
+
+    >>> paired_difference([1, 1, 0, 1], [0, 1, 0, 1]).value
+    0.25
+    """
+    d = np.asarray(treated, dtype=np.float64) - np.asarray(baseline, dtype=np.float64)
+    n = int(d.size)
+    if n == 0:
+        return Estimate(math.nan, math.nan, math.nan, 0, confidence)
+    m = float(d.mean())
+    if n == 1:
+        return Estimate(m, m, m, 1, confidence)
+    se = float(d.std(ddof=1)) / math.sqrt(n)
+    t = float(_st.t.ppf(0.5 + confidence / 2.0, n - 1))
+    return Estimate(m, m - t * se, m + t * se, n, confidence)

@@ -1,0 +1,119 @@
+"""Simulation overhead: agentsim versus a minimal raw-SimPy loop doing the same draws.
+
+Workload: a 10-step sequential agent; each step succeeds with p_ok 0.9 and takes an
+exponential latency of mean 1 s; 10,000 runs. The raw loop draws the same two uniforms per
+step (the addressed noise field, so its runs are agentsim's runs), computes the same ok flag
+and latency, and advances a SimPy clock; it records nothing. A second raw loop drawing from a
+numpy Generator instead is printed for reference. agentsim runs once keeping span records (so every run's trace can
+be built), once with ``keep_traces=False``, and once building every pydantic Trace.
+
+Run: ``.venv/bin/python benchmarks/bench_sim.py [N]``. Prints runs/s and ratios.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+
+import numpy as np
+import simpy
+
+import agentsim as asim
+from agentsim import dist
+from agentsim.noise import child_seed, uniform
+
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+STEPS = 10
+
+
+def raw_loop_field(n: int) -> float:
+    """The same workload drawing the same uniforms: agentsim's addressed noise field."""
+    successes = 0
+    addresses = [f"main#0/step#{k}" for k in range(STEPS)]
+    for i in range(n):
+        seed = child_seed(0, i)
+        env = simpy.Environment()
+        out = {}
+
+        def agent(env: simpy.Environment, out: dict[str, bool] = out):  # type: ignore[no-untyped-def]
+            ok = True
+            for address in addresses:
+                u_ok = uniform(seed, address, "ok")
+                u_lat = uniform(seed, address, "latency")
+                ok = ok and u_ok < 0.9
+                yield env.timeout(-1.0 * math.log1p(-u_lat))
+            out["ok"] = ok
+
+        env.process(agent(env))
+        env.run()
+        successes += out["ok"]
+    return successes / n
+
+
+def raw_loop(n: int) -> float:
+    """The same workload drawing from a numpy Generator (no addressed noise)."""
+    rng = np.random.default_rng(0)
+    successes = 0
+    for _ in range(n):
+        env = simpy.Environment()
+        out = {}
+
+        def agent(env: simpy.Environment, out: dict[str, bool] = out):  # type: ignore[no-untyped-def]
+            ok = True
+            for _ in range(STEPS):
+                u_ok = rng.random()
+                u_lat = rng.random()
+                ok = ok and u_ok < 0.9
+                yield env.timeout(-1.0 * math.log1p(-u_lat))
+            out["ok"] = ok
+
+        env.process(agent(env))
+        env.run()
+        successes += out["ok"]
+    return successes / n
+
+
+def scenario() -> asim.Scenario:
+    sc = asim.Scenario("chain10")
+    step = sc.tool("step", p_ok=0.9, p_recover=0.0, latency=dist.Exponential(mean=1.0))
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        prev = None
+        for _ in range(STEPS):
+            prev = yield (ctx.call(step, prev) if prev is not None else ctx.call(step))
+        return prev
+
+    return sc
+
+
+def timed(fn):  # type: ignore[no-untyped-def]
+    t0 = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - t0, value
+
+
+def main() -> None:
+    sc = scenario()
+    t_np, p_np = timed(lambda: raw_loop(N))
+    t_raw, p_raw = timed(lambda: raw_loop_field(N))
+    t_keep, b1 = timed(lambda: sc.simulate(N, seed=0, progress=False))
+    t_lean, b2 = timed(lambda: sc.simulate(N, seed=0, keep_traces=False, progress=False))
+    t_pyd, _ = timed(lambda: [r.trace for r in b1])
+    print(f"workload: {STEPS}-step chain, p_ok 0.9, Exponential(mean=1) latency, {N} runs")
+    print(f"raw SimPy loop, numpy rng {N / t_np:9.0f} runs/s   success {p_np:.3f}")
+    print(f"raw SimPy loop, same draws {N / t_raw:8.0f} runs/s   success {p_raw:.3f}  (baseline)")
+    print(
+        f"agentsim, span records    {N / t_keep:9.0f} runs/s   success "
+        f"{b1.rate().value:.3f}   ratio {t_keep / t_raw:.2f}x"
+    )
+    print(f"agentsim, keep_traces=False {N / t_lean:7.0f} runs/s   ratio {t_lean / t_raw:.2f}x")
+    print(
+        f"building pydantic Traces  {N / t_pyd:9.0f} traces/s (on demand, "
+        f"+{t_pyd / t_raw:.2f}x of raw if all are built)"
+    )
+
+
+if __name__ == "__main__":
+    main()
