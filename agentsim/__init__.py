@@ -17,6 +17,16 @@ traces and answer the questions their structure determines.
 from __future__ import annotations
 
 from agentsim import dist, noise
+from agentsim.attribution.api import attribute, banzhaf, but_for, shapley
+from agentsim.attribution.baselines import (
+    Locus,
+    all_errors,
+    decisive_error,
+    first_error,
+    last_error,
+)
+from agentsim.attribution.result import Attribution
+from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
     AttributionError,
@@ -39,23 +49,32 @@ from agentsim.interventions import (
 )
 from agentsim.run import Batch, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
+from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace, save_trace
+from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Agent",
     "AgentSimError",
+    "Attribution",
     "AttributionError",
     "Batch",
+    "Counterfactual",
+    "Effect",
     "Estimate",
+    "FiniteWorld",
     "Intervention",
     "InterventionError",
+    "Locus",
     "Result",
     "Run",
+    "RunDiff",
     "Scenario",
     "ScenarioError",
+    "ScenarioWorld",
     "SimulationError",
     "Span",
     "Tool",
@@ -63,14 +82,28 @@ __all__ = [
     "TraceFormatError",
     "UnanswerableError",
     "UnknownAddressError",
+    "World",
+    "all_errors",
+    "ancestors_of_outcome",
+    "attribute",
+    "banzhaf",
     "break_",
+    "but_for",
+    "counterfactual",
+    "decisive_error",
     "delay",
     "dist",
     "do",
+    "effect",
+    "first_error",
+    "last_error",
     "noise",
     "repair",
     "replace",
     "resample",
     "save_trace",
+    "scm_graph",
     "set_params",
+    "shapley",
+    "world",
 ]

@@ -2,7 +2,7 @@
 
 :func:`compile_interventions` checks a set of interventions against a scenario (every name
 target must be a tool, model or agent; address targets are checked against the factual run
-by :func:`agentsim.counterfactual.counterfactual`) and returns an object the engine consults
+by :func:`agentsim.counterfactuals.counterfactual`) and returns an object the engine consults
 for each call: which interventions match (cached by address), how they change the mechanism
 (``replace``, ``set_params``, ``resample``) and how they change the result (``do``,
 ``repair``, ``break_``, ``delay``). Order of application: mechanism-level ones in the order
@@ -12,7 +12,7 @@ given, then result-level ones in the order given.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 from agentsim.errors import InterventionError, UnknownAddressError, suggest
@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
 __all__ = ["Compiled", "compile_interventions"]
+
+Gen = Generator[Any, Any, Any]
 
 _MECHANISM = {"replace", "set_params", "resample"}
 
@@ -110,9 +112,13 @@ class Compiled:
             if iv.cost is not None:  # type: ignore[attr-defined]
                 fields[3] = iv.cost  # type: ignore[attr-defined]
         elif kind == "repair":
-            if not fields[0] and fields[1] is None and hasattr(req, "tool"):
-                if type(req).__name__ != "_Choose":
-                    fields[1] = req.tool.ok_value(inputs)
+            if (
+                not fields[0]
+                and fields[1] is None
+                and hasattr(req, "tool")
+                and type(req).__name__ != "_Choose"
+            ):
+                fields[1] = req.tool.ok_value(inputs)
             fields[0], fields[4], fields[5] = True, None, True
         elif kind == "break":
             fields[0], fields[4] = False, "broken by intervention"
@@ -136,7 +142,7 @@ class Compiled:
 
     def apply_to_agent(
         self, result: Result, name: str, address: str, env: simpy.Environment
-    ) -> Iterator[Any]:
+    ) -> Gen:
         fields = [result.ok, result.value, result.latency, result.cost, result.error, False]
         extra = 0.0
         touched = False

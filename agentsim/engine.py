@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
 
-Gen = Iterator[Any]
+Gen = Generator[Any, Any, Any]
 
 
 class _Halt(Exception):
@@ -54,6 +54,7 @@ class Rec:
     __slots__ = (
         "address",
         "agent",
+        "attrs",
         "cost",
         "end",
         "error",
@@ -94,6 +95,7 @@ class Rec:
         self.cost = 0.0
         self.queued = 0.0
         self.noise: dict[str, float] = {}
+        self.attrs: dict[str, Any] | None = None
 
 
 class Noise:
@@ -252,7 +254,7 @@ class Kernel:
     def resource(self, tool: Tool) -> simpy.Resource:
         res = self._resources.get(tool.name)
         if res is None:
-            res = simpy.Resource(self.env, capacity=tool.capacity)
+            res = simpy.Resource(self.env, capacity=tool.capacity or 1)
             self._resources[tool.name] = res
         return res
 
@@ -325,7 +327,7 @@ class Session:
         return Noise(self.seed_key, address, self.draw if draw is None else draw, ovr)
 
 
-def _drive(ctx: Context, gen: Any) -> Iterator[Any]:
+def _drive(ctx: Context, gen: Any) -> Gen:
     """Run an agent generator to completion; return ``(value, error)``."""
     if not inspect.isgenerator(gen):
         return gen, None
@@ -351,7 +353,7 @@ def _drive(ctx: Context, gen: Any) -> Iterator[Any]:
             throw = exc
 
 
-def _execute(ctx: Context, req: Any) -> Iterator[Any]:
+def _execute(ctx: Context, req: Any) -> Gen:
     t = type(req)
     if t is _Call:
         return (yield from _dispatch(ctx, req))
@@ -371,7 +373,7 @@ def _execute(ctx: Context, req: Any) -> Iterator[Any]:
     )
 
 
-def _dispatch(ctx: Context, req: Any) -> Iterator[Any]:
+def _dispatch(ctx: Context, req: Any) -> Gen:
     """The single choke point of every call, choice and wait."""
     s = ctx._s
     if s.halted is not None or s.steps >= s.max_steps:
@@ -387,7 +389,7 @@ def _dispatch(ctx: Context, req: Any) -> Iterator[Any]:
     matched = ivs.for_call(address, req, ctx.agent_names) if ivs is not None else ()
     if type(req) is _Wait:
         rec = Rec(address, "wait", "wait", ctx.address, ctx.name, env.now, [])
-        fields = [True, None, req.seconds, 0.0, None, False]
+        fields: list[Any] = [True, None, req.seconds, 0.0, None, False]
         noise = None
         inputs: list[Result] = []
     else:
@@ -403,6 +405,7 @@ def _dispatch(ctx: Context, req: Any) -> Iterator[Any]:
         )
         if kind == "choice":
             fields = evaluate_choice(tool, req.weights, req.inputs, inputs, noise)
+            rec.attrs = {"weights": fields.pop()}
         else:
             fields = evaluate_call(tool, inputs, noise)
     for iv in matched:  # result-level interventions
@@ -446,7 +449,7 @@ def _dispatch(ctx: Context, req: Any) -> Iterator[Any]:
     return Result(ok, value, env.now - start, cost, error, address)
 
 
-def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Iterator[Any]:
+def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     """:func:`_dispatch` specialised to the commonest call: default noisy-AND mechanism, no
     capacity, no timeout, no intervention, factual noise. Same semantics, fewer lookups."""
     env = s.env
@@ -519,7 +522,7 @@ def _agent_result(
     return Result(False, value, latency, cost, f"agent returned {value!r}", address)
 
 
-def _spawn(ctx: Context, req: _Spawn) -> Iterator[Any]:
+def _spawn(ctx: Context, req: _Spawn) -> Gen:
     s = ctx._s
     s.step()
     env = s.kernel.env
@@ -541,12 +544,11 @@ def _spawn(ctx: Context, req: _Spawn) -> Iterator[Any]:
     s.records.append(rec)
     start = env.now
     try:
+        err0: str | None = None
         try:
             gen = fn(child, *req.args, **req.kwargs)
         except Exception as exc:
             gen, err0 = None, f"{type(exc).__name__}: {exc}"
-        else:
-            err0 = None
         if err0 is None:
             value, error = yield from _drive(child, gen)
         else:
@@ -569,7 +571,7 @@ def _spawn(ctx: Context, req: _Spawn) -> Iterator[Any]:
     return result
 
 
-def _branch(ctx: Context, req: Any) -> Iterator[Any]:
+def _branch(ctx: Context, req: Any) -> Gen:
     try:
         return (yield from _execute(ctx, req))
     except _Halt as halt:
@@ -577,7 +579,7 @@ def _branch(ctx: Context, req: Any) -> Iterator[Any]:
         return Result(False, None, 0.0, 0.0, halt.reason, addr)
 
 
-def _group(ctx: Context, req: _Group) -> Iterator[Any]:
+def _group(ctx: Context, req: _Group) -> Gen:
     env = ctx._s.kernel.env
     procs = [env.process(_branch(ctx, child)) for child in req.children]
     try:
@@ -611,7 +613,7 @@ def _group(ctx: Context, req: _Group) -> Iterator[Any]:
         ) from None
 
 
-def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Iterator[Any]:
+def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
     env = s.kernel.env
     address = f"{agent.name}#0"
     ctx = Context(s, address, agent.name, frozenset({agent.name}))
@@ -641,9 +643,7 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Iterator[Any]:
     s.cost = ctx.cost
 
 
-def _session(
-    s: Session, agent: Agent, inputs: dict[str, Any], deadline: float | None
-) -> Iterator[Any]:
+def _session(s: Session, agent: Agent, inputs: dict[str, Any], deadline: float) -> Gen:
     env = s.kernel.env
     proc = env.process(_root(s, agent, inputs))
     timer = env.timeout(deadline)
@@ -691,7 +691,7 @@ def _launch(
     agent: Agent,
     inputs: dict[str, Any],
     deadline: float | None,
-) -> Iterator[Any]:
+) -> Gen:
     env = kernel.env
     for s in sessions:
         if s.t0 > env.now:

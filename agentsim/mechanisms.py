@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentsim.dist import Categorical, Exponential, Fixed
 from agentsim.errors import ScenarioError
@@ -35,10 +35,17 @@ if TYPE_CHECKING:
     from agentsim.dist import _Dist
     from agentsim.scenario import Tool
 
-__all__ = ["evaluate_call", "evaluate_choice", "fast_ppf"]
+__all__ = ["NoiseSource", "evaluate_call", "evaluate_choice", "fast_ppf"]
 
 
-def fast_ppf(d: _Dist, noise: Mapping[str, float], slot: str) -> float:
+class NoiseSource(Protocol):
+    """Uniforms by slot name: ``noise["ok"]``. A dict works, and so does the engine's
+    lazily drawing :class:`~agentsim.engine.Noise`."""
+
+    def __getitem__(self, slot: str, /) -> float: ...
+
+
+def fast_ppf(d: _Dist, noise: NoiseSource, slot: str) -> float:
     """``d.ppf(noise[slot])`` with math fast paths for the common distributions.
 
     A fixed value consumes no noise.
@@ -52,13 +59,13 @@ def fast_ppf(d: _Dist, noise: Mapping[str, float], slot: str) -> float:
     return d.ppf(u)
 
 
-def _cost(tool: Tool, noise: Mapping[str, float]) -> float:
+def _cost(tool: Tool, noise: NoiseSource) -> float:
     if tool.cost_dist is None:
         return float(tool.cost)
     return fast_ppf(tool.cost_dist, noise, "cost")
 
 
-def evaluate_call(tool: Tool, inputs: Sequence[Any], noise: Mapping[str, float]) -> list[Any]:
+def evaluate_call(tool: Tool, inputs: Sequence[Any], noise: NoiseSource) -> list[Any]:
     """Evaluate ``tool``'s mechanism on ``inputs`` and ``noise``."""
     if tool.mechanism is not None:
         return _custom(tool, inputs, noise)
@@ -78,7 +85,7 @@ def evaluate_call(tool: Tool, inputs: Sequence[Any], noise: Mapping[str, float])
     return [False, None, latency, cost, error, False]
 
 
-def _custom(tool: Tool, inputs: Sequence[Any], noise: Mapping[str, float]) -> list[Any]:
+def _custom(tool: Tool, inputs: Sequence[Any], noise: NoiseSource) -> list[Any]:
     assert tool.mechanism is not None
     try:
         out = tool.mechanism(list(inputs), noise)
@@ -123,14 +130,15 @@ def evaluate_choice(
     weights: Any,
     raw_inputs: Sequence[Any],
     inputs: Sequence[Any],
-    noise: Mapping[str, float],
+    noise: NoiseSource,
 ) -> list[Any]:
     """A Gumbel-max decision by ``tool``: ok, its value is the option chosen.
 
     Each option ``o`` reads the uniform in slot ``choice:o``, so options keep their noise when
-    the option set or the weights change.
+    the option set or the weights change. The weights used are appended to the fields (the
+    engine records them on the span, for abduction).
     """
     cat = choice_weights(weights, raw_inputs)
     option = cat.choose({o: noise[f"choice:{o}"] for o in cat.options})
     latency = fast_ppf(tool.latency_dist, noise, "latency")
-    return [True, option, latency, _cost(tool, noise), None, False]
+    return [True, option, latency, _cost(tool, noise), None, False, dict(cat.weights)]

@@ -109,6 +109,7 @@ def build_trace(run: Run) -> Trace:
             cost=r.cost,
             queued=r.queued,
             noise=dict(r.noise),
+            attributes=dict(r.attrs) if r.attrs else {},
         )
         for r in run.records
     ]
@@ -271,10 +272,12 @@ def simulate(
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
-        sessions = execute(scenario, seeds, inputs, compiled, arrival_times=times)
+        with batch_gc():
+            sessions = execute(scenario, seeds, inputs, compiled, arrival_times=times)
         key = tuple(sorted(inputs.items()))
+        shared_seeds, shared_times = tuple(seeds), tuple(times)  # one copy for all runs
         for i, s in enumerate(sessions):
-            ctx = RunContext(seeds=tuple(seeds), arrival_times=tuple(times), index=i, inputs=key)
+            ctx = RunContext(seeds=shared_seeds, arrival_times=shared_times, index=i, inputs=key)
             batch.runs.append(make_run(scenario, s, ctx, ivs, keep_traces))
         return batch
     with _progress(n, bool(show), f"simulating {scenario.name}") as advance:
@@ -287,8 +290,8 @@ def simulate(
         chunks = [seeds[i : i + size] for i in range(0, n, size)]
         _FORKED["job"] = (scenario, inputs, ivs, keep_traces)
         try:
-            ctx = mp.get_context("fork")
-            with ctx.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
+            fork = mp.get_context("fork")
+            with fork.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
                 for runs in pool.imap(_work, chunks):
                     for r in runs:
                         r.scenario = scenario

@@ -158,10 +158,12 @@ class Run:
         return self._records
 
     def outcome(self, name: str) -> float:
-        """Value of the outcome ``name``."""
+        """Value of the outcome ``name``; ``failure`` is ``1 - success``."""
         try:
             return self.outcomes[name]
         except KeyError:
+            if name == "failure":
+                return 1.0 - self.outcomes["success"]
             raise AgentSimError(
                 f"unknown outcome {name!r}{suggest(name, self.outcomes)}; "
                 f"outcomes are {sorted(self.outcomes)}"
@@ -169,7 +171,7 @@ class Run:
 
     def diff(self, other: Run) -> Any:
         """What changed between ``other`` (usually the factual run) and this run."""
-        from agentsim.counterfactual import diff_runs
+        from agentsim.counterfactuals import diff_runs
 
         return diff_runs(other, self)
 

@@ -96,10 +96,10 @@ class Tool:
     --------
     >>> Tool("search", p_ok=0.9).p_ok
     0.9
-    >>> Tool("search", p_ok=0.5, p_recover=0.7)
+    >>> Tool("search", p_ok=0.5, p_recover=0.7)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    agentsim.errors.ScenarioError: tool 'search': p_recover=0.7 exceeds p_ok=0.5; the noisy-AND mechanism must be monotone in its inputs (p_recover <= p_ok)
+    agentsim.errors.ScenarioError: tool 'search': p_recover=0.7 exceeds p_ok=0.5; ...
     """
 
     name: str

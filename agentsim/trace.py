@@ -197,10 +197,7 @@ def save_trace(
     't'
     """
     target = Path(path)
-    if isinstance(trace, Trace):
-        traces = [trace]
-    else:
-        traces = list(trace)
+    traces = [trace] if isinstance(trace, Trace) else list(trace)
     if target.suffix == ".jsonl":
         text = "".join(t.model_dump_json() + "\n" for t in traces)
     else:
@@ -260,4 +257,4 @@ def to_json_value(value: Any) -> JsonValue:
         json.dumps(value)
     except (TypeError, ValueError):
         return repr(value)
-    return value  # pragma: no cover - exotic JSON-able objects
+    return repr(value)  # pragma: no cover - exotic JSON-able objects

@@ -4,8 +4,9 @@ Workload: a 10-step sequential agent; each step succeeds with p_ok 0.9 and takes
 exponential latency of mean 1 s; 10,000 runs. The raw loop draws the same two uniforms per
 step (the addressed noise field, so its runs are agentsim's runs), computes the same ok flag
 and latency, and advances a SimPy clock; it records nothing. A second raw loop drawing from a
-numpy Generator instead is printed for reference. agentsim runs once keeping span records (so every run's trace can
-be built), once with ``keep_traces=False``, and once building every pydantic Trace.
+numpy Generator instead is printed for reference. agentsim runs once keeping span
+records (so every run's trace can be built), once with ``keep_traces=False``, and once
+building every pydantic Trace.
 
 Run: ``.venv/bin/python benchmarks/bench_sim.py [N]``. Prints runs/s and ratios.
 """
@@ -36,7 +37,7 @@ def raw_loop_field(n: int) -> float:
         env = simpy.Environment()
         out = {}
 
-        def agent(env: simpy.Environment, out: dict[str, bool] = out):  # type: ignore[no-untyped-def]
+        def agent(env: simpy.Environment, out: dict[str, bool] = out, seed: int = seed):  # type: ignore[no-untyped-def]
             ok = True
             for address in addresses:
                 u_ok = uniform(seed, address, "ok")
@@ -99,7 +100,7 @@ def main() -> None:
     t_np, p_np = timed(lambda: raw_loop(N))
     t_raw, p_raw = timed(lambda: raw_loop_field(N))
     t_keep, b1 = timed(lambda: sc.simulate(N, seed=0, progress=False))
-    t_lean, b2 = timed(lambda: sc.simulate(N, seed=0, keep_traces=False, progress=False))
+    t_lean, _b2 = timed(lambda: sc.simulate(N, seed=0, keep_traces=False, progress=False))
     t_pyd, _ = timed(lambda: [r.trace for r in b1])
     print(f"workload: {STEPS}-step chain, p_ok 0.9, Exponential(mean=1) latency, {N} runs")
     print(f"raw SimPy loop, numpy rng {N / t_np:9.0f} runs/s   success {p_np:.3f}")

@@ -1,0 +1,201 @@
+"""Abduction: the exogenous noise consistent with a trace, given the program that made it.
+
+A trace written by agentsim records the noise each call consumed, so abduction is a look-up.
+A trace that records only results (an older file, a run exported without noise, a run of the
+same program observed elsewhere) constrains the noise without fixing it; this module samples
+from that posterior, slot by slot, under the scenario's mechanisms:
+
+* ``ok`` of a default (noisy-AND) call: the uniform lies in ``[0, p)`` if the call succeeded
+  and in ``[p, 1)`` if it failed, where ``p`` is ``p_ok`` when all its recorded inputs were ok
+  and ``p_recover`` otherwise (exact: the Bernoulli mechanism is a threshold);
+* ``latency``: the observed service time ``x`` fixes the uniform at ``cdf(x)``; a call that
+  timed out, or was cancelled after ``x`` seconds, only says the uniform is above ``cdf(x)``;
+* ``choice:<option>`` of a Gumbel-max decision: the top-down posterior given the option
+  chosen (Oberst & Sontag 2019), using the weights recorded on the span;
+* a custom mechanism: rejection sampling of its slots until it reproduces the recorded
+  success flag.
+
+Addresses the trace does not contain get fresh noise, so their values are interventional.
+
+References
+----------
+Oberst, M. and Sontag, D. (2019). Counterfactual off-policy evaluation with Gumbel-max
+structural causal models. ICML.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from agentsim import noise as _noise
+from agentsim._apply import compile_interventions
+from agentsim.dist import Categorical, Fixed
+from agentsim.errors import ScenarioError, UnanswerableError, suggest
+from agentsim.mechanisms import evaluate_call
+from agentsim.run import Result, RunContext
+from agentsim.stats import Estimate, mean_ci
+from agentsim.trace import Span, Trace
+
+if TYPE_CHECKING:
+    from agentsim.counterfactuals import Counterfactual
+    from agentsim.interventions import Intervention
+    from agentsim.scenario import Scenario, Tool
+
+__all__ = ["abduce_counterfactual", "posterior_noise"]
+
+_MAX_REJECTIONS = 10_000
+
+
+class _Fresh:
+    """Fresh uniforms for posterior sampling, reproducible: field slots ``abduce:*``."""
+
+    def __init__(self, seed: int, draw: int) -> None:
+        self.seed, self.draw = seed, draw
+
+    def __call__(self, address: str, slot: str) -> float:
+        return _noise.uniform(self.seed, address, f"abduce:{slot}", self.draw)
+
+
+def _tool_for(span: Span, scenario: Scenario) -> Tool:
+    tool = scenario.tools.get(span.name)
+    if tool is None:
+        raise ScenarioError(
+            f"span {span.address!r} calls {span.name!r}, which scenario {scenario.name!r} does "
+            f"not define{suggest(span.name, scenario.tools)}; is this the scenario that "
+            "produced the trace?"
+        )
+    return tool
+
+
+def _service_time(span: Span) -> float:
+    return max(0.0, span.end - span.start - span.queued)
+
+
+def _timed_out(span: Span) -> bool:
+    return bool(span.error and span.error.startswith("timeout after"))
+
+
+def _latency_u(tool: Tool, span: Span, fresh: float) -> float | None:
+    d = tool.latency_dist
+    if isinstance(d, Fixed):
+        return None
+    x = _service_time(span)
+    lo = min(max(d.cdf(x), 0.0), 1.0)
+    if span.status == "done" and not _timed_out(span):
+        return min(max(lo, 1e-300), 1.0 - 2**-53)
+    return lo + fresh * (1.0 - lo)  # only a lower bound is known
+
+
+def posterior_noise(
+    trace: Trace, scenario: Scenario, *, seed: int = 0, draw: int = 1
+) -> dict[str, dict[str, float]]:
+    """One sample of the per-address noise posterior given ``trace`` (see module docstring).
+
+    Spans that recorded their noise contribute it unchanged.
+    """
+    fresh = _Fresh(seed, draw)
+    ok_by_address = {s.address: s.ok for s in trace.spans}
+    out: dict[str, dict[str, float]] = {}
+    for span in trace.spans:
+        if span.kind not in ("tool", "llm", "choice"):
+            continue
+        if span.noise:
+            out[span.address] = dict(span.noise)
+            continue
+        tool = _tool_for(span, scenario)
+        slots: dict[str, float] = {}
+        if span.kind == "choice":
+            weights = span.attributes.get("weights")
+            if not isinstance(weights, dict) or span.value not in weights:
+                raise UnanswerableError(
+                    f"choice span {span.address!r} does not record the weights it was made "
+                    "with, so the Gumbel-max posterior is unknown"
+                )
+            cat = Categorical(weights={str(k): float(v) for k, v in weights.items()})  # type: ignore[arg-type]
+            post = cat.posterior_uniforms(
+                str(span.value), {o: fresh(span.address, f"choice:{o}") for o in cat.options}
+            )
+            slots.update({f"choice:{o}": u for o, u in post.items()})
+        elif tool.mechanism is None:
+            if span.status == "done" and not _timed_out(span):
+                inputs_ok = all(ok_by_address.get(a, True) for a in span.inputs)
+                p = tool.p_ok if inputs_ok else tool.p_recover
+                lo, hi = (0.0, p) if span.ok else (p, 1.0)
+                slots["ok"] = lo + fresh(span.address, "ok") * (hi - lo)
+        else:
+            slots.update(_reject(tool, span, trace, fresh))
+        if "latency" not in slots:
+            u = _latency_u(tool, span, fresh(span.address, "latency"))
+            if u is not None:
+                slots["latency"] = u
+        out[span.address] = slots
+    return out
+
+
+class _Recording(dict[str, float]):
+    def __init__(self, draw: Any) -> None:
+        super().__init__()
+        self._draw = draw
+
+    def __missing__(self, slot: str) -> float:
+        u: float = self._draw(slot)
+        self[slot] = u
+        return u
+
+
+def _reject(tool: Tool, span: Span, trace: Trace, fresh: _Fresh) -> dict[str, float]:
+    ok_of = {s.address: s.ok for s in trace.spans}
+    inputs = [Result(ok_of.get(a, True), None, 0.0, 0.0, None, a) for a in span.inputs]
+    for attempt in range(_MAX_REJECTIONS):
+        rec = _Recording(lambda slot, k=attempt: fresh(span.address, f"{slot}#{k}"))
+        fields = evaluate_call(tool, inputs, rec)
+        if bool(fields[0]) == span.ok:
+            rec.pop("latency", None)
+            return dict(rec)
+    raise UnanswerableError(
+        f"no noise found in {_MAX_REJECTIONS} draws that makes the custom mechanism of "
+        f"{tool.name!r} reproduce the recorded result of {span.address!r}"
+    )
+
+
+def abduce_counterfactual(
+    trace: Trace,
+    ivs: tuple[Intervention, ...],
+    scenario: Scenario,
+    *,
+    samples: int = 200,
+    seed: int = 0,
+) -> Counterfactual:
+    """Counterfactual outcomes of ``trace`` under ``ivs``, by posterior sampling of the noise.
+
+    Each sample draws the noise posterior (abduction), applies ``ivs`` (action) and re-runs
+    the scenario feeding the sampled noise to the trace's addresses and fresh noise elsewhere
+    (prediction). Outcomes are estimates over the samples; an outcome on which every sample
+    agrees is reported with a zero-width interval.
+    """
+    from agentsim.counterfactuals import Counterfactual
+    from agentsim.engine import execute
+    from agentsim.parallel import make_run
+
+    if samples < 1:
+        raise ScenarioError(f"samples={samples} must be at least 1")
+    compiled = compile_interventions(scenario, ivs) if ivs else None
+    base_seed = trace.seed if trace.seed is not None else seed
+    exact_noise = all(s.noise for s in trace.spans if s.kind in ("tool", "llm", "choice"))
+    n = 1 if exact_noise else samples
+    runs = []
+    for k in range(1, n + 1):
+        ovr = posterior_noise(trace, scenario, seed=seed, draw=k)
+        draw = 0 if exact_noise else k
+        (s,) = execute(scenario, [base_seed], {}, compiled, override={0: ovr}, draw=draw)
+        runs.append(make_run(scenario, s, RunContext(seeds=(base_seed,)), ivs, keep=True))
+    outcomes: dict[str, Estimate] = {}
+    for name in runs[0].outcomes:
+        values = [r.outcomes[name] for r in runs]
+        if all(v == values[0] for v in values):
+            outcomes[name] = Estimate(values[0], values[0], values[0], len(values))
+        else:
+            outcomes[name] = mean_ci(values)
+    observed = set(trace.addresses())
+    unaligned = tuple(sorted({r.address for run in runs for r in run.records} - observed))
+    return Counterfactual(outcomes=outcomes, samples=runs, interventions=ivs, unaligned=unaligned)

@@ -1,0 +1,241 @@
+"""The public attribution functions: one entry point per method, each consuming a world.
+
+Every function takes a world first: a simulated :class:`~agentsim.run.Run`, a
+:class:`~agentsim.structural.StructuralModel`, an imported :class:`~agentsim.trace.Trace`, or
+any object with ``outcome(interventions, outcome)`` and ``players(kind)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from agentsim.attribution.games import Game, null_players, resolve_players
+from agentsim.attribution.result import Attribution
+from agentsim.attribution.shapley import banzhaf_values, shapley_values
+from agentsim.errors import AttributionError, suggest
+
+__all__ = ["attribute", "banzhaf", "but_for", "shapley"]
+
+
+def _world(world: Any) -> Any:
+    from agentsim.worlds import as_world
+
+    return as_world(world)
+
+
+def _evaluations(world: Any) -> int:
+    return int(getattr(world, "evaluations", 0))
+
+
+def _solve(
+    solver: Callable[..., Attribution],
+    world: Any,
+    players: Any,
+    game: str,
+    outcome: str,
+    *,
+    method: str,
+    budget: int | None,
+    seed: int,
+    samples: int,
+    prune: bool,
+    confidence: float,
+) -> Attribution:
+    w = _world(world)
+    g = Game(kind=game, outcome=outcome, players=resolve_players(w, players), samples=samples)
+    if not g.players:
+        raise AttributionError(
+            f"no players of kind {players!r} in this world; nothing to attribute"
+        )
+    nulls = null_players(w, g) if prune else []
+    before = _evaluations(w)
+    result = solver(
+        list(g.players),
+        g.value_function(w),
+        method=method,
+        budget=budget,
+        seed=seed,
+        null_players=nulls,
+        confidence=confidence,
+        game=game,
+        outcome=outcome,
+    )
+    notes = list(result.notes)
+    if nulls:
+        notes.append(
+            f"{len(nulls)} provably null players pruned (value 0): "
+            + ", ".join(nulls[:5])
+            + ("..." if len(nulls) > 5 else "")
+        )
+    if game == "resample":
+        notes.append(f"resample game: each coalition value averages {samples} common draws")
+    used = _evaluations(w) - before
+    update: dict[str, Any] = {"notes": notes}
+    if used:
+        update["evaluations"] = used
+    return result.model_copy(update=update)
+
+
+def shapley(
+    world: Any,
+    players: Any = "calls",
+    game: str = "repair",
+    outcome: str = "success",
+    *,
+    method: str = "auto",
+    budget: int | None = None,
+    seed: int = 0,
+    samples: int = 64,
+    prune: bool = True,
+    confidence: float = 0.95,
+) -> Attribution:
+    """Shapley values of ``players`` in ``game`` on ``world``.
+
+    ``method`` is ``exact`` (subset enumeration with memoised coalition values),
+    ``permutation`` (antithetic permutation sampling with confidence intervals, within
+    ``budget`` world evaluations) or ``auto``. Provably null players are pruned when
+    ``prune`` (see :func:`agentsim.attribution.games.null_players`).
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("sh")
+    >>> a, b = sc.tool("a", p_ok=0.5), sc.tool("b", p_ok=0.5)
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     x, y = yield ctx.parallel(ctx.call(a), ctx.call(b))
+    ...     return x.ok and y.ok
+    >>> run = next(r for r in (sc.run(seed=s) for s in range(99)) if len(r.trace.failed()) == 3)
+    >>> shapley(run).values
+    {'main#0/a#0': 0.5, 'main#0/b#0': 0.5}
+
+    References
+    ----------
+    Shapley, L. S. (1953). A value for n-person games.
+    Strumbelj, E. and Kononenko, I. (2014). Explaining prediction models and individual
+    predictions with feature contributions.
+    """
+    return _solve(
+        shapley_values,
+        world,
+        players,
+        game,
+        outcome,
+        method=method,
+        budget=budget,
+        seed=seed,
+        samples=samples,
+        prune=prune,
+        confidence=confidence,
+    )
+
+
+def banzhaf(
+    world: Any,
+    players: Any = "calls",
+    game: str = "repair",
+    outcome: str = "success",
+    *,
+    method: str = "auto",
+    budget: int | None = None,
+    seed: int = 0,
+    samples: int = 64,
+    prune: bool = True,
+    confidence: float = 0.95,
+) -> Attribution:
+    """Banzhaf values (mean marginal contribution over all coalitions); see :func:`shapley`.
+
+    References
+    ----------
+    Banzhaf, J. F. (1965). Weighted voting doesn't work: a mathematical analysis.
+    """
+    return _solve(
+        banzhaf_values,
+        world,
+        players,
+        game,
+        outcome,
+        method=method,
+        budget=budget,
+        seed=seed,
+        samples=samples,
+        prune=prune,
+        confidence=confidence,
+    )
+
+
+def but_for(
+    world: Any,
+    players: Any = "calls",
+    game: str = "repair",
+    outcome: str = "success",
+    *,
+    samples: int = 64,
+) -> Attribution:
+    """Single-player necessity: ``v({i}) - v(∅)`` for each player.
+
+    Under the repair game on a failed run, a player with value 1 is a but-for cause of the
+    failure: had it alone been repaired, the run would have succeeded.
+    """
+    w = _world(world)
+    g = Game(kind=game, outcome=outcome, players=resolve_players(w, players), samples=samples)
+    v = g.value_function(w)
+    before = _evaluations(w)
+    empty = v(frozenset())
+    values = {p: v(frozenset([p])) - empty for p in g.players}
+    full = v(frozenset(g.players))
+    counted = hasattr(w, "evaluations")
+    return Attribution(
+        values=values,
+        ci={p: None for p in values},
+        game=game,
+        method="but_for",
+        outcome=outcome,
+        evaluations=_evaluations(w) - before if counted else len(values) + 2,
+        efficiency_gap=None,
+        v_empty=empty,
+        v_full=full,
+        exact=True,
+    )
+
+
+_METHODS = (
+    "shapley",
+    "banzhaf",
+    "but_for",
+    "actual",
+    "decisive",
+    "first_error",
+    "last_error",
+    "all_errors",
+)
+
+
+def attribute(world: Any, method: str = "shapley", **kwargs: Any) -> Any:
+    """One entry point that dispatches by method name.
+
+    ``method`` is one of ``shapley``, ``banzhaf``, ``but_for`` (or ``but-for``), ``actual``
+    (Halpern-Pearl actual causes), ``decisive`` (decisive error), ``first_error``,
+    ``last_error``, ``all_errors``.
+    """
+    from agentsim.attribution import baselines
+
+    name = method.replace("-", "_")
+    if name == "shapley":
+        return shapley(world, **kwargs)
+    if name == "banzhaf":
+        return banzhaf(world, **kwargs)
+    if name == "but_for":
+        return but_for(world, **kwargs)
+    if name in ("actual", "actual_causes"):
+        from agentsim.attribution.actual_cause import actual_causes
+
+        return actual_causes(_world(world), **kwargs)
+    if name in ("decisive", "decisive_error"):
+        return baselines.decisive_error(world, **kwargs)
+    if name in ("first_error", "last_error", "all_errors"):
+        fn: Callable[..., Any] = getattr(baselines, name)
+        return fn(world)
+    raise AttributionError(
+        f"unknown attribution method {method!r}{suggest(name, _METHODS)}; "
+        f"methods are {list(_METHODS)}"
+    )

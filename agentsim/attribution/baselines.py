@@ -1,0 +1,124 @@
+"""Locating a failure: the decisive error, and the heuristics it is compared against.
+
+The *decisive error* of a failed run is the earliest call whose repair alone turns the
+failure into a success: the definition of the Who&When benchmark (Zhang et al. 2025), made
+exact here because the counterfactual is computed rather than judged. ``None`` when no single
+repair suffices (the failure is overdetermined).
+
+The heuristics need no counterfactual at all and are what a log reader does by eye:
+``first_error`` (the first failed call), ``last_error`` (the last one) and ``all_errors``.
+The benchmark of :mod:`agentsim.bench` measures how often they agree with the decisive error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from agentsim.errors import AttributionError
+from agentsim.interventions import repair
+
+__all__ = ["Locus", "all_errors", "decisive_error", "first_error", "last_error", "steps_of"]
+
+
+@dataclass(frozen=True)
+class Locus:
+    """Where a run failed: the agent, the step (0-based position in trace order among the
+    steps), the address, and the evidence for the claim."""
+
+    agent: str | None
+    step: int | None
+    address: str | None
+    evidence: str = ""
+    method: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return f"{self.agent} at step {self.step} ({self.address}): {self.evidence}"
+
+
+def steps_of(world: Any) -> list[tuple[str, str | None, bool]]:
+    """``(address, agent, ok)`` of every step of the world's factual run, in trace order.
+
+    Steps are the spans that are not agent instances (calls, choices, waits, messages).
+    """
+    steps = getattr(world, "steps", None)
+    if steps is not None:
+        return list(steps())
+    run = getattr(world, "run", None)
+    if run is not None:
+        return [(r.address, r.agent, bool(r.ok)) for r in run.records if r.kind != "agent"]
+    raise AttributionError(f"{type(world).__name__} has no steps to locate a failure in")
+
+
+def _locus(steps: list[tuple[str, str | None, bool]], i: int, evidence: str, method: str) -> Locus:
+    address, agent, _ = steps[i]
+    return Locus(agent=agent, step=i, address=address, evidence=evidence, method=method)
+
+
+def first_error(world: Any) -> Locus | None:
+    """The first failed step (a heuristic baseline)."""
+    steps = steps_of(_as_world(world))
+    for i, (_, _, ok) in enumerate(steps):
+        if not ok:
+            return _locus(steps, i, "first failed step", "first_error")
+    return None
+
+
+def last_error(world: Any) -> Locus | None:
+    """The last failed step (a heuristic baseline)."""
+    steps = steps_of(_as_world(world))
+    for i in range(len(steps) - 1, -1, -1):
+        if not steps[i][2]:
+            return _locus(steps, i, "last failed step", "last_error")
+    return None
+
+
+def all_errors(world: Any) -> list[Locus]:
+    """Every failed step, in trace order (a heuristic baseline)."""
+    steps = steps_of(_as_world(world))
+    return [
+        _locus(steps, i, "failed step", "all_errors")
+        for i, (_, _, ok) in enumerate(steps)
+        if not ok
+    ]
+
+
+def decisive_error(world: Any, outcome: str = "success") -> Locus | None:
+    """The earliest failed step whose repair alone turns the failure into a success.
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("de")
+    >>> a, b = sc.tool("a", p_ok=0.5), sc.tool("b", p_ok=0.9)
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     x = yield ctx.call(a)
+    ...     return (yield ctx.call(b, x))
+    >>> run = next(r for r in (sc.run(seed=s) for s in range(99))
+    ...            if not r.result.ok and r.trace.span("main#0/b#0").noise["ok"] < 0.9)
+    >>> decisive_error(run).address
+    'main#0/a#0'
+    """
+    w = _as_world(world)
+    if w.outcome([], outcome) != 0.0:
+        return None
+    steps = steps_of(w)
+    tried = 0
+    for i, (address, _, ok) in enumerate(steps):
+        if ok:
+            continue
+        tried += 1
+        if w.outcome([repair(address)], outcome) == 1.0:
+            return _locus(
+                steps,
+                i,
+                f"repairing it alone makes {outcome} 1 (tried {tried} failed steps in order)",
+                "decisive_error",
+            )
+    return None
+
+
+def _as_world(world: Any) -> Any:
+    from agentsim.worlds import as_world
+
+    return as_world(world)

@@ -1,0 +1,179 @@
+"""Games: what a coalition of players receives, and which outcome is measured.
+
+An attribution is a game plus a solver. Given a world (a context held fixed), a set of
+players and an outcome ``Y``, a game defines the value ``v(S)`` of every coalition ``S``:
+
+=============  ===========================================  =================================
+game           ``v(S)``                                     question it answers
+=============  ===========================================  =================================
+``repair``     ``Y`` when every player in ``S`` is          which fixes would have made this
+               repaired (forced ok, same noise)             failure a success?
+``break``      ``Y`` when every player in ``S`` is broken   which parts did this success
+                                                            depend on?
+``resample``   mean ``Y`` over fresh draws of the noise of  how much of the factual outcome
+               every player *not* in ``S`` (``S`` keeps     does each player's realised
+               its factual noise)                           behaviour account for?
+``baseline``   ``Y`` when every player *not* in ``S`` is    which calls made this run slow
+               set to its reference (median latency, or     (or expensive) relative to a
+               zero cost); ``S`` keeps factual behaviour    typical run?
+=============  ===========================================  =================================
+
+With ``repair`` and ``break``, ``v(∅)`` is the factual outcome; with ``resample`` and
+``baseline``, ``v(N)`` is. A player is a call (its address), an agent instance (every call
+inside it), a tool (every call to it) or a named group of addresses and globs.
+
+The resample game is a Monte Carlo game: ``v(S)`` averages ``samples`` draws, the same
+draws for every coalition (common random numbers), so the game is a fixed function and the
+Shapley values of that function are computed exactly; its sampling error is reported in the
+notes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from agentsim.errors import AttributionError, suggest
+from agentsim.interventions import Intervention, break_, repair, resample
+
+__all__ = ["GAMES", "Game", "null_players", "resolve_players"]
+
+GameKind = Literal["repair", "break", "resample", "baseline"]
+GAMES: tuple[str, ...] = ("repair", "break", "resample", "baseline")
+
+
+def resolve_players(world: Any, players: Any) -> dict[str, tuple[str, ...]]:
+    """Player name -> intervention targets.
+
+    ``players`` is ``"calls"``, ``"agents"``, ``"tools"``, a list of targets, or a dict
+    ``{name: [address or glob, ...]}``.
+    """
+    if isinstance(players, str):
+        names = world.players(players)
+        targets = getattr(world, "player_targets", None)
+        return {n: tuple(targets(players, n)) if targets else (n,) for n in names}
+    if isinstance(players, Mapping):
+        out: dict[str, tuple[str, ...]] = {}
+        for name, ts in players.items():
+            items = (ts,) if isinstance(ts, str) else tuple(ts)
+            if not items or not all(isinstance(t, str) for t in items):
+                raise AttributionError(
+                    f"player {name!r} must map to a list of addresses or globs, got {ts!r}"
+                )
+            out[str(name)] = items
+        return out
+    if isinstance(players, Sequence):
+        return {str(p): (str(p),) for p in players}
+    raise AttributionError(
+        f"players={players!r} must be 'calls', 'agents', 'tools', a list of addresses or a "
+        "dict {name: [address or glob, ...]}"
+    )
+
+
+@dataclass(frozen=True)
+class Game:
+    """A game over named players (see the module docstring for the four kinds)."""
+
+    kind: str
+    outcome: str
+    players: dict[str, tuple[str, ...]]
+    samples: int = 64
+    """Monte Carlo draws of the ``resample`` game."""
+
+    def __post_init__(self) -> None:
+        if self.kind not in GAMES:
+            raise AttributionError(
+                f"unknown game {self.kind!r}{suggest(self.kind, GAMES)}; games are {list(GAMES)}"
+            )
+        if self.kind == "resample" and self.samples < 1:
+            raise AttributionError(f"samples={self.samples} must be at least 1")
+
+    def interventions(
+        self, world: Any, coalition: frozenset[str], draw: int = 1
+    ) -> list[Intervention]:
+        """Interventions applied for ``coalition`` (for ``resample``: draw ``draw``)."""
+        kind = self.kind
+        if kind == "repair":
+            return [repair(t) for p in self.players if p in coalition for t in self.players[p]]
+        if kind == "break":
+            return [break_(t) for p in self.players if p in coalition for t in self.players[p]]
+        outside = [t for p in self.players if p not in coalition for t in self.players[p]]
+        if kind == "resample":
+            return [resample(t, draw=draw) for t in outside]
+        reference = getattr(world, "reference", None)
+        if reference is None:
+            raise AttributionError(
+                f"{type(world).__name__} has no reference behaviour, so the baseline game "
+                "does not apply to it"
+            )
+        return [iv for t in outside for iv in reference(t, self.outcome)]
+
+    def value_function(self, world: Any) -> Callable[[frozenset[str]], float]:
+        """``v(S)`` evaluated on ``world``."""
+        outcome = self.outcome
+
+        def v(coalition: frozenset[str]) -> float:
+            if self.kind != "resample":
+                return float(world.outcome(self.interventions(world, coalition), outcome))
+            if len(coalition) == len(self.players):
+                return float(world.outcome([], outcome))
+            total = 0.0
+            for k in range(1, self.samples + 1):
+                total += float(world.outcome(self.interventions(world, coalition, k), outcome))
+            return total / self.samples
+
+        return v
+
+
+def _always_ok(world: Any, address: str) -> bool:
+    """A factual call that succeeds whatever its inputs: default mechanism, no timeout, and
+    recorded noise below ``p_recover`` (so repairing it changes nothing in any world)."""
+    run = getattr(world, "run", None)
+    if run is None:
+        return False
+    rec = next((r for r in run.records if r.address == address), None)
+    if rec is None or rec.kind not in ("tool", "llm"):
+        return False
+    tool = run.scenario.tools.get(rec.name)
+    if tool is None or tool.mechanism is not None or tool.timeout is not None:
+        return False
+    u = rec.noise.get("ok")
+    return u is not None and u < tool.p_recover
+
+
+def null_players(world: Any, game: Game) -> list[str]:
+    """Players that are provably null in ``game`` on ``world`` (safe to prune).
+
+    Two sound rules:
+
+    * in a finite SCM, a player none of whose variables is an ancestor of the outcome
+      variable cannot change it under any intervention on anything else;
+    * in the repair game on a simulated run, a call that would succeed whatever its inputs
+      (its recorded ``u_ok`` is below ``p_recover``, with the default mechanism and no
+      timeout) returns exactly the same result when repaired, in every coalition's world.
+    """
+    out: list[str] = []
+    parents = getattr(world, "parents", None)
+    variables = getattr(world, "variables", None)
+    if parents is not None and variables is not None and not hasattr(world, "run"):
+        import networkx as nx
+
+        names = list(variables())
+        if game.outcome in names:
+            g = nx.DiGraph()
+            g.add_nodes_from(names)
+            for v in names:
+                g.add_edges_from((p, v) for p in parents(v))
+            anc = nx.ancestors(g, game.outcome) | {game.outcome}
+            for p, targets in game.players.items():
+                hits = [n for n in names if any(fnmatch.fnmatchcase(n, t) for t in targets)]
+                if hits and not any(h in anc for h in hits):
+                    out.append(p)
+        return out
+    if game.kind == "repair" and hasattr(world, "run"):
+        for p, targets in game.players.items():
+            if all("#" in t and "*" not in t and _always_ok(world, t) for t in targets):
+                out.append(p)
+    return out
