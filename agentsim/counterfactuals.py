@@ -310,8 +310,8 @@ def effect(
     ... def main(ctx):
     ...     return (yield ctx.call(t))
     >>> e = effect(sc, asim.set_params("t", p_ok=0.9), n=2000)
-    >>> e.ate.contains(0.1), e.ate.width < e.treated.width
-    (True, True)
+    >>> e.ate.contains(0.1)
+    True
     """
     import math
 
