@@ -41,6 +41,8 @@ class Compiled:
         self._calls: dict[tuple[str, str, frozenset[str]], tuple[Intervention, ...]] = {}
         self._tools: dict[tuple[int, Intervention], Tool] = {}
         self.matched: set[Intervention] = set()
+        self.only_session: int | None = None
+        """When set, the interventions apply to that session of a coupled batch only."""
 
     # -- calls ----------------------------------------------------------------------------
     def for_call(

@@ -37,6 +37,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -47,7 +48,7 @@ from agentsim._apply import compile_interventions
 from agentsim.errors import UnknownAddressError, suggest
 from agentsim.interventions import Intervention, as_interventions, is_pattern
 from agentsim.parallel import make_run
-from agentsim.run import Run
+from agentsim.run import Run, RunContext
 from agentsim.stats import Estimate, mean_ci, paired_difference
 from agentsim.trace import Trace
 
@@ -87,18 +88,33 @@ def replay(run: Run, ivs: tuple[Intervention, ...], *, keep: bool = True) -> Run
     ctx = run.context
     compiled = compile_interventions(sc, ivs) if ivs else None
     inputs = dict(ctx.inputs)
+    peers: list[Run] = []
     if ctx.coupled:
+        # Contention couples the sessions of a load batch: re-simulate all of them, with the
+        # interventions applied to this run's session only.
+        if compiled is not None:
+            compiled.only_session = ctx.index
         sessions = execute(
             sc, list(ctx.seeds), inputs, compiled, arrival_times=list(ctx.arrival_times) or None
         )
         s = sessions[ctx.index]
+        peers = [
+            make_run(sc, other, replace_index(ctx, i), (), keep=False)
+            for i, other in enumerate(sessions)
+        ]
     else:
         (s,) = execute(sc, [run.seed], inputs, compiled)
     cf = make_run(sc, s, ctx, ivs, keep=keep)
     cf.factual = run
+    cf.peers = peers
     if compiled is not None:
         cf.attributes["_matched"] = compiled.matched
     return cf
+
+
+def replace_index(ctx: RunContext, index: int) -> RunContext:
+    """The same batch context for another session."""
+    return dataclasses.replace(ctx, index=index)
 
 
 def counterfactual(

@@ -295,7 +295,9 @@ class Session:
     ) -> None:
         self.kernel = kernel
         self.env = kernel.env
-        self.ivs = kernel.ivs
+        ivs = kernel.ivs
+        only = getattr(ivs, "only_session", None)
+        self.ivs = ivs if only is None or only == index else None
         self.scenario = kernel.scenario
         self.seed = seed
         self.seed_key = _noise._seed_key(seed)
@@ -620,6 +622,7 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
     rec = Rec(address, "agent", agent.name, None, agent.name, env.now, [])
     s.records.append(rec)
     ivs = s.kernel.ivs
+    ivs = s.ivs
     fn = ivs.agent_function(agent, address, agent.fn) if ivs is not None else agent.fn
     try:
         try:

@@ -123,6 +123,9 @@ class Run:
         """Addresses that exist only in this counterfactual world (interventional noise)."""
         self.factual: Run | None = None
         """For a counterfactual run, the factual run it was computed from."""
+        self.peers: list[Run] = []
+        """For a counterfactual of a run from a load batch: every session of the batch as
+        re-simulated (in batch order), showing how the change propagated through contention."""
         self._records = records
         self._trace: Trace | None = None
 

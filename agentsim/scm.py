@@ -8,7 +8,10 @@ Nodes are span addresses, with attributes ``kind``, ``agent``, ``tool`` (the cal
   source's result before issuing the target, so it could branch on it), or the source is a
   call inside an agent instance and the target is that instance (its result is computed from
   its calls);
-* ``resource``: the target queued for a capacity-limited tool that the source was holding.
+* ``resource``: the target queued for a capacity-limited tool that the source was holding;
+* ``timing``: the source was cancelled (it lost a ``first``) or cut short inside the target
+  agent; its result never reached the agent, only its duration could matter (had it been
+  faster, it might have won).
 
 A node named ``"outcome"`` depends on the entry agent. Because control edges are
 conservative (an agent *could* have branched on any result it received), every span that is
@@ -83,7 +86,7 @@ def scm_graph(run_or_trace: Run | Trace) -> nx.DiGraph:
         for a in s.inputs:
             _add_edge(g, a, s.address, "data")
         if s.parent is not None:
-            _add_edge(g, s.address, s.parent, "control")
+            _add_edge(g, s.address, s.parent, "control" if s.status == "done" else "timing")
     for siblings in by_parent.values():
         for i, later in enumerate(siblings):
             for earlier in siblings[:i]:
@@ -109,6 +112,16 @@ def scm_graph(run_or_trace: Run | Trace) -> nx.DiGraph:
     return g
 
 
-def ancestors_of_outcome(graph: nx.DiGraph, outcome: str = OUTCOME) -> set[Any]:
-    """Addresses with a directed path to the outcome node."""
-    return set(nx.ancestors(graph, outcome))
+def ancestors_of_outcome(
+    graph: nx.DiGraph, outcome: str = OUTCOME, kinds: tuple[str, ...] | None = None
+) -> set[Any]:
+    """Addresses with a directed path to the outcome node.
+
+    With ``kinds``, only edges of those kinds count: ``("data", "control", "resource")``
+    gives the calls whose *success or value* can matter; a call outside that set can be
+    repaired or broken without changing the outcome.
+    """
+    if kinds is None:
+        return set(nx.ancestors(graph, outcome))
+    keep = [(u, v) for u, v, k in graph.edges(data="kinds") if set(k) & set(kinds)]
+    return set(nx.ancestors(graph.edge_subgraph(keep), outcome)) if keep else set()

@@ -22,9 +22,9 @@ enough to start the fire (``FF``)::
     >>> sorted(m.parents("FF"))
     ['L', 'MD']
 
-A :class:`StructuralModel` is both a :class:`~agentsim.world.FiniteWorld`, so Halpern-Pearl
+A :class:`StructuralModel` is both a :class:`~agentsim.worlds.FiniteWorld`, so Halpern-Pearl
 actual causation (:mod:`agentsim.attribution.actual_cause`) reasons over it, and a
-:class:`~agentsim.world.World`, so coalition games (Shapley, but-for) play on it, with every
+:class:`~agentsim.worlds.World`, so coalition games (Shapley, but-for) play on it, with every
 variable a player.
 
 Parents are read off the equations themselves. Each equation is called on a recording mapping
