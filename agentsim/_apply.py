@@ -38,37 +38,46 @@ class Compiled:
     def __init__(self, scenario: Scenario, interventions: tuple[Intervention, ...]) -> None:
         self.scenario = scenario
         self.interventions = interventions
-        self._calls: dict[tuple[str, str, frozenset[str]], tuple[Intervention, ...]] = {}
         self._tools: dict[tuple[int, Intervention], Tool] = {}
         self.matched: set[Intervention] = set()
         self.only_session: int | None = None
         """When set, the interventions apply to that session of a coupled batch only."""
+        # Index the targets once, so that matching a call costs two dict look-ups in the
+        # common case (exact addresses and tool names), not a scan with fnmatch.
+        self._exact: dict[str, list[tuple[int, Intervention]]] = {}
+        self._names: dict[str, list[tuple[int, Intervention]]] = {}
+        self._globs: list[tuple[int, Intervention]] = []
+        for i, iv in enumerate(interventions):
+            t = iv.target
+            if is_pattern(t):
+                if set(t) & {"*", "?", "["}:
+                    self._globs.append((i, iv))
+                else:
+                    self._exact.setdefault(t, []).append((i, iv))
+            elif not iv.agent_result:
+                self._names.setdefault(t, []).append((i, iv))
+        self._agent_names = frozenset(self._names) & frozenset(scenario.agents)
 
     # -- calls ----------------------------------------------------------------------------
     def for_call(
         self, address: str, req: Any, agent_names: frozenset[str]
     ) -> tuple[Intervention, ...]:
+        """Interventions matching a call, in the order they were given."""
         tool_name = req.tool.name if hasattr(req, "tool") else "wait"
-        key = (address, tool_name, agent_names)
-        hit = self._calls.get(key)
-        if hit is None:
-            hit = tuple(
-                iv
-                for iv in self.interventions
-                if self._matches_call(iv, address, tool_name, agent_names)
-            )
-            self._calls[key] = hit
-            self.matched.update(hit)
-        return hit
-
-    @staticmethod
-    def _matches_call(iv: Intervention, address: str, tool: str, agents: frozenset[str]) -> bool:
-        t = iv.target
-        if is_pattern(t):
-            return fnmatch.fnmatchcase(address, t)
-        if iv.agent_result:
-            return False
-        return t == tool or t in agents
+        hits = self._exact.get(address, []) + self._names.get(tool_name, [])
+        if self._agent_names:
+            for name in self._agent_names & agent_names:
+                hits = hits + self._names[name]
+        if self._globs:
+            hits = hits + [
+                (i, iv) for i, iv in self._globs if fnmatch.fnmatchcase(address, iv.target)
+            ]
+        if not hits:
+            return ()
+        hits.sort(key=lambda pair: pair[0])
+        found = tuple(iv for _, iv in hits)
+        self.matched.update(found)
+        return found
 
     def apply_to_tool(
         self, iv: Intervention, tool: Tool, draw: int | None

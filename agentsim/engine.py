@@ -17,6 +17,7 @@ recorded as unfinished.
 
 from __future__ import annotations
 
+import gc
 import inspect
 import math
 from collections.abc import Generator, Iterable
@@ -37,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
 
 Gen = Generator[Any, Any, Any]
+_GC_THRESHOLD = 50_000
 
 
 class _Halt(Exception):
@@ -381,9 +383,9 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     if s.halted is not None or s.steps >= s.max_steps:
         s.step()
     s.steps += 1
-    if s.ivs is None and s.override is None and type(req) is _Call:
+    if s.override is None and type(req) is _Call:
         tool = req.tool
-        if tool.plain:
+        if tool.plain and (s.ivs is None or not s.ivs.for_call(req.address, req, ctx.agent_names)):
             return (yield from _plain_call(ctx, s, req, tool))
     env = s.env
     address = req.address
@@ -684,7 +686,16 @@ def execute(
             _start(s, agent, inputs, scenario.deadline)
     else:
         kernel.env.process(_launch(kernel, sessions, agent, inputs, scenario.deadline))
-    kernel.env.run()
+    # A simulation allocates thousands of short-lived objects; with CPython's default
+    # young-generation threshold (700) the collector runs every few calls and rescans what
+    # is alive. Nothing here makes long-lived cycles, so collect rarely while it runs.
+    old = gc.get_threshold()
+    if old[0] < _GC_THRESHOLD:
+        gc.set_threshold(_GC_THRESHOLD, old[1], old[2])
+    try:
+        kernel.env.run()
+    finally:
+        gc.set_threshold(*old)
     return sessions
 
 

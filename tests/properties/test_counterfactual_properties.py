@@ -30,7 +30,10 @@ def test_effectiveness_do_sets_the_value(sc: asim.Scenario, seed: int, data: st.
     ok = data.draw(st.booleans())
     cf = asim.counterfactual(run, asim.do(address, ok=ok, latency=0.25))
     span = cf.trace.span(address)
-    assert span.ok is ok and abs(span.duration - 0.25) < 1e-12  # float clock arithmetic
+    if span.status == "done":
+        assert span.ok is ok and abs(span.duration - 0.25) < 1e-12  # float clock arithmetic
+    else:  # it lost a `first` to a branch that finished earlier
+        assert span.status == "cancelled" and span.duration < 0.25
 
 
 @settings(max_examples=40)
