@@ -49,6 +49,7 @@ from agentsim.interventions import (
 )
 from agentsim.run import Batch, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
+from agentsim.otlp import save_otlp, to_otlp
 from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace, save_trace
@@ -101,9 +102,11 @@ __all__ = [
     "repair",
     "replace",
     "resample",
+    "save_otlp",
     "save_trace",
     "scm_graph",
     "set_params",
     "shapley",
+    "to_otlp",
     "world",
 ]

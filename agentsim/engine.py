@@ -210,7 +210,11 @@ class Context:
 
     def choose(self, model: Tool | str, weights: Any, inputs: Iterable[Any] = ()) -> _Choose:
         """A categorical decision by ``model`` (Gumbel-max); ``weights`` is a dict of option
-        weights or a function of the inputs returning one. The result's value is the option."""
+        weights or a function of the inputs returning one. The result's value is the option.
+
+        A decision always succeeds: it takes the model's latency and cost, but not its
+        ``p_ok`` (the model's failures are modelled by ``ctx.call``; bad inputs can shape the
+        decision through a weights function). ``break_`` can still make it fail."""
         t = self._s.scenario.resolve_tool(model)
         return _Choose(t, self._addr(t.name), weights, tuple(inputs))
 
@@ -399,8 +403,9 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     else:
         tool = req.tool
         draw = None
-        for iv in matched:  # mechanism-level interventions come first
-            tool, draw = ivs.apply_to_tool(iv, tool, draw)
+        if ivs is not None:
+            for iv in matched:  # mechanism-level interventions come first
+                tool, draw = ivs.apply_to_tool(iv, tool, draw)
         inputs = [x for x in req.inputs if type(x) is Result]
         noise = s.noise(address, draw)
         kind = "choice" if type(req) is _Choose else tool.kind
@@ -412,8 +417,9 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
             rec.attrs = {"weights": fields.pop()}
         else:
             fields = evaluate_call(tool, inputs, noise)
-    for iv in matched:  # result-level interventions
-        ivs.apply_to_result(iv, fields, req, inputs)
+    if ivs is not None:
+        for iv in matched:  # result-level interventions
+            ivs.apply_to_result(iv, fields, req, inputs)
     s.records.append(rec)
     ok, value, latency, cost, error, forced = fields
     start = env.now

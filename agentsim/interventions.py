@@ -42,6 +42,7 @@ __all__ = [
     "Replace",
     "Resample",
     "SetParams",
+    "agent_names_of",
     "as_interventions",
     "break_",
     "delay",
@@ -51,6 +52,7 @@ __all__ = [
     "replace",
     "resample",
     "set_params",
+    "target_matches",
 ]
 
 _GLOB = set("*?[")
@@ -63,6 +65,28 @@ def is_pattern(target: str) -> bool:
     (True, True, False)
     """
     return "#" in target or "/" in target or bool(_GLOB & set(target))
+
+
+def target_matches(target: str, address: str, tool: str, agent_names: frozenset[str]) -> bool:
+    """Whether a call-level target (address, glob, tool name or agent name) matches a call.
+
+    >>> target_matches("planner", "main#0/planner#2", "planner", frozenset({"main"}))
+    True
+    >>> target_matches("main#0/sub#0/*", "main#0/sub#0/t#1", "t", frozenset({"main", "sub"}))
+    True
+    """
+    if is_pattern(target):
+        return fnmatch.fnmatchcase(address, target)
+    return target == tool or target in agent_names
+
+
+def agent_names_of(address: str) -> frozenset[str]:
+    """Names of the agent instances on a call's address path.
+
+    >>> sorted(agent_names_of("main#0/sub#1/search#2"))
+    ['main', 'sub']
+    """
+    return frozenset(seg.split("#", 1)[0] for seg in address.split("/")[:-1])
 
 
 class Intervention(BaseModel):

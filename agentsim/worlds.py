@@ -92,6 +92,7 @@ class ScenarioWorld:
     def __init__(self, run: Run) -> None:
         self.run = run
         self._cache: dict[tuple[Any, ...], Run] = {}
+        self._repair_memo: dict[frozenset[str], Run] = {}
         self.evaluations = 0
         trace_spans = run.records
         self._calls = [r for r in trace_spans if r.kind in ("tool", "llm")]
@@ -122,6 +123,60 @@ class ScenarioWorld:
         if not interventions:
             return self.run.outcome(outcome)
         return self.counterfactual(interventions).outcome(outcome)
+
+    # -- the repair game, with shortcuts ----------------------------------------------------
+    def repair_outcome(
+        self, coalition: frozenset[str], players: Mapping[str, Sequence[str]], outcome: str
+    ) -> float:
+        """``v(S)`` of the repair game, replaying only when a repair can change something.
+
+        Repairing a call that already succeeds in a world changes nothing in it (same noise,
+        same value, same latency; a success did not time out), so if every call a player
+        targets already succeeds in the world of ``S - {p}``, the world of ``S`` is that
+        world. Worlds are memoised by coalition; only the others are replayed (counted in
+        ``evaluations``).
+        """
+        return self._repair_state(frozenset(coalition), players).outcome(outcome)
+
+    def _repair_state(self, coalition: frozenset[str], players: Mapping[str, Sequence[str]]) -> Run:
+        from agentsim.counterfactuals import replay
+        from agentsim.interventions import as_interventions, repair
+
+        memo = self._repair_memo
+        hit = memo.get(coalition)
+        if hit is not None:
+            return hit
+        if not coalition:
+            memo[coalition] = self.run
+            return self.run
+        order = list(players)
+        peel = sorted(coalition, key=order.index, reverse=True)
+        known = [p for p in peel if coalition - {p} in memo] or peel[:1]
+        for p in known:
+            sub = self._repair_state(coalition - {p}, players)
+            if self._all_ok(sub, players[p]):
+                memo[coalition] = sub
+                return sub
+        ivs = as_interventions([repair(t) for q in order if q in coalition for t in players[q]])
+        world = replay(self.run, ivs)
+        self.evaluations += 1
+        memo[coalition] = world
+        return world
+
+    @staticmethod
+    def _all_ok(world: Run, targets: Sequence[str]) -> bool:
+        from agentsim.interventions import agent_names_of, target_matches
+
+        for r in world.records:
+            if r.kind in ("tool", "llm") and not r.ok and r.status == "done":
+                names = agent_names_of(r.address)
+                if any(target_matches(t, r.address, r.name, names) for t in targets):
+                    return False
+            elif r.kind in ("tool", "llm") and r.status != "done":
+                names = agent_names_of(r.address)
+                if any(target_matches(t, r.address, r.name, names) for t in targets):
+                    return False  # a cancelled or unfinished call: its repair may matter
+        return True
 
     def players(self, kind: str = "calls") -> list[str]:
         """``calls``: addresses of tool and model calls; ``agents``: sub-agent instances;

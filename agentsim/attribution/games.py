@@ -113,6 +113,13 @@ class Game:
     def value_function(self, world: Any) -> Callable[[frozenset[str]], float]:
         """``v(S)`` evaluated on ``world``."""
         outcome = self.outcome
+        if self.kind == "repair" and hasattr(world, "repair_outcome"):
+            players = self.players
+
+            def v_repair(coalition: frozenset[str]) -> float:
+                return float(world.repair_outcome(coalition, players, outcome))
+
+            return v_repair
 
         def v(coalition: frozenset[str]) -> float:
             if self.kind != "resample":

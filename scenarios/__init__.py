@@ -1,0 +1,1 @@
+"""Ready-made scenarios, each a module exposing a module-level ``scenario``."""
