@@ -37,6 +37,7 @@ from agentsim.errors import (
     UnanswerableError,
     UnknownAddressError,
 )
+from agentsim.ingest import load_trace, load_traces
 from agentsim.interventions import (
     Intervention,
     break_,
@@ -98,6 +99,8 @@ __all__ = [
     "effect",
     "first_error",
     "last_error",
+    "load_trace",
+    "load_traces",
     "noise",
     "repair",
     "replace",

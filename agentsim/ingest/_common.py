@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -190,8 +191,8 @@ class Source:
             return
         for lineno, line in self._open_lines():
             if line.strip():
-                where = f"{self.label} line {lineno}"
-                yield f"line {lineno}", parse_json_text(line, where, line_offset=lineno - 1)
+                text = line.rstrip("\r\n")
+                yield f"line {lineno}", parse_json_text(text, self.label, line_offset=lineno - 1)
 
     def at(self, position: str) -> str:
         """``label`` followed by ``position`` when there is one, for messages."""
@@ -243,10 +244,11 @@ def get_float(obj: dict[str, Any], key: str, where: str) -> float | None:
     if value is None:
         return None
     if isinstance(value, str):
+        text = value
         try:
-            value = float(value)
+            value = float(text)
         except ValueError:
-            fail(where, key, f"expected a number, got {value[:40]!r}")
+            fail(where, key, f"expected a number, got {text[:40]!r}")
     if isinstance(value, bool) or not isinstance(value, int | float):
         fail(where, key, f"expected a number, got {_type_name(value)}")
     number = float(value)
@@ -271,8 +273,10 @@ def to_ns(
     seconds, milliseconds, microseconds and nanoseconds differ by factors of 1000: from 1e17
     nanoseconds, from 1e14 microseconds, from 1e11 milliseconds, else seconds.
 
-    >>> to_ns(1758026593210770000) == to_ns(1758026593210770) == to_ns(1758026593.21077)
+    >>> to_ns(1758026593210770000) == to_ns(1758026593210770) == to_ns(1758026593210.77)
     True
+    >>> to_ns("1758026593.5")
+    1758026593500000000
     >>> to_ns("1777555053780274700", unit="ns")
     1777555053780274700
     >>> to_ns("2026-07-24T12:00:02+00:00") - to_ns("2026-07-24T12:00:00Z")
@@ -310,7 +314,9 @@ def _number_to_ns(number: int | float, where: str, field: str | None, unit: str 
     factor = _UNIT_NS[unit]
     if isinstance(number, int):
         return number * factor
-    return round(number * factor)
+    # Scale the shortest decimal text of the float, not its binary value, so that
+    # 1758026593210.77 ms is exactly 1758026593210770000 ns.
+    return int((Decimal(repr(number)) * factor).to_integral_value())
 
 
 def _iso_to_ns(text: str, where: str, field: str | None) -> int:
@@ -343,18 +349,18 @@ _B64 = re.compile(r"[A-Za-z0-9+/_-]+={0,2}")
 def norm_id(value: Any) -> str | None:
     """A span or trace id as lowercase hex when it is hex, base64 of 8 or 16 bytes, or an int.
 
-    Other strings are kept as they are; empty strings, all-zero ids and null give ``None``.
+    Other strings are kept as they are; empty strings and null give ``None``.
 
     >>> norm_id("00F067AA0BA902B7"), norm_id("0x00f067aa0ba902b7"), norm_id(67890)
     ('00f067aa0ba902b7', '00f067aa0ba902b7', '0000000000010932')
-    >>> norm_id("AAAAAAAAAAAAAAAAAAAAAA==") is None
-    True
+    >>> norm_id("AAAAAAAAAAAAAAAAAAAAAA=="), norm_id("") is None
+    ('00000000000000000000000000000000', True)
     """
     if value is None or isinstance(value, bool):
         return None
     if isinstance(value, int):
-        if value <= 0:
-            return None
+        if value < 0:
+            return str(value)
         width = 16 if value < 2**64 else 32
         return format(value, f"0{width}x")
     if not isinstance(value, str):
@@ -364,16 +370,14 @@ def norm_id(value: Any) -> str | None:
         return None
     match = _HEX.fullmatch(text)
     if match is not None and (match.group(1) or len(text) in (16, 32)):
-        hexed = match.group(2).lower()
-        return None if not hexed.strip("0") else hexed
+        return match.group(2).lower()
     if len(text) in (12, 24) and _B64.fullmatch(text):
         try:
             raw = base64.b64decode(text.replace("-", "+").replace("_", "/"), validate=True)
         except (binascii.Error, ValueError):
             return text
         if len(raw) in (8, 16):
-            hexed = raw.hex()
-            return None if not hexed.strip("0") else hexed
+            return raw.hex()
     return text
 
 

@@ -24,7 +24,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agentsim.ingest._common import maybe_json
@@ -83,17 +83,8 @@ RUN_TYPES: dict[str, SpanKind] = {
     "parser": "chain",
 }
 
-_LLM_HINTS = (
-    "gen_ai.request.model",
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.prompt_tokens",
-    "gen_ai.usage.completion_tokens",
-    "llm.model_name",
-    "llm.token_count.prompt",
-    "llm.token_count.total",
-    "llm.request.type",
-)
+# Token usage alone is no evidence: frameworks also report it, summed, on wrapper spans.
+_LLM_HINTS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "llm.request.type")
 
 _NAME_PREFIXES: tuple[tuple[str, SpanKind], ...] = (
     ("invoke_agent", "agent"),
@@ -106,13 +97,14 @@ def classify(attrs: Mapping[str, Any], name: str) -> SpanKind | None:
     """The span kind the attributes declare, or ``None`` when they declare none.
 
     Explicit declarations win (OpenInference kind, then the GenAI operation name, then the
-    LangSmith kind); then the presence of tool, model or agent attributes; then the GenAI
+    LangSmith kind); then the presence of tool, agent or model attributes; then the GenAI
     span-name prefixes (``invoke_agent``, ``execute_tool``, ``call_llm``).
 
     >>> classify({"openinference.span.kind": "RETRIEVER"}, "search")
     'tool'
-    >>> classify({"gen_ai.usage.input_tokens": 3}, "call_llm")
-    'llm'
+    >>> usage = {"gen_ai.usage.input_tokens": 3}
+    >>> classify(usage, "call_llm"), classify(usage, "orchestrate_tools")
+    ('llm', None)
     >>> classify({"gen_ai.agent.name": "joke_agent"}, "joke_agent run")
     'agent'
     >>> classify({"http.method": "GET"}, "GET") is None
@@ -131,10 +123,10 @@ def classify(attrs: Mapping[str, Any], name: str) -> SpanKind | None:
         return RUN_TYPES[ls_kind.lower()]
     if "gen_ai.tool.name" in attrs or "tool.name" in attrs:
         return "tool"
-    if any(key in attrs for key in _LLM_HINTS):
-        return "llm"
     if "gen_ai.agent.name" in attrs or "agent.name" in attrs:
         return "agent"
+    if any(key in attrs for key in _LLM_HINTS):
+        return "llm"
     lowered = name.lower()
     for prefix, kind in _NAME_PREFIXES:
         if lowered.startswith(prefix):
@@ -166,7 +158,7 @@ def agent_name_of(attrs: Mapping[str, Any], name: str) -> str:
     bracketed = _BRACKETED.search(name)
     if bracketed is not None:
         return bracketed.group(1).strip()
-    for prefix in ("invoke_agent ", "agent_run ", "agent "):
+    for prefix in ("invoke_agent ", "agent_run "):
         if name.lower().startswith(prefix) and name[len(prefix) :].strip():
             return name[len(prefix) :].strip()
     return name
@@ -328,7 +320,7 @@ def status_error(code: Any, message: Any) -> tuple[bool | None, str | None]:
     return None, None
 
 
-def exception_error(events: list[tuple[str, Mapping[str, Any]]]) -> str | None:
+def exception_error(events: Sequence[tuple[str, Mapping[str, Any]]]) -> str | None:
     """The message of the first ``exception`` event (``type: message``), or ``None``.
 
     >>> exception_error([("exception", {"exception.type": "KeyError", "exception.message": "x"})])
@@ -407,7 +399,7 @@ def span_outcome(
     kind: SpanKind | None,
     status_code: Any = None,
     status_message: Any = None,
-    events: list[tuple[str, Mapping[str, Any]]] | None = None,
+    events: Sequence[tuple[str, Mapping[str, Any]]] | None = None,
 ) -> tuple[bool, str | None]:
     """``(ok, error)`` from every error signal of an OpenTelemetry-style span.
 
