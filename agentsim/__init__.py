@@ -16,7 +16,7 @@ traces and answer the questions their structure determines.
 
 from __future__ import annotations
 
-from agentsim import dist, noise
+from agentsim import analytic, dist, noise, workflow
 from agentsim.attribution.api import attribute, banzhaf, but_for, shapley
 from agentsim.attribution.baselines import (
     Locus,
@@ -86,6 +86,7 @@ __all__ = [
     "UnknownAddressError",
     "World",
     "all_errors",
+    "analytic",
     "ancestors_of_outcome",
     "attribute",
     "banzhaf",
@@ -111,5 +112,6 @@ __all__ = [
     "set_params",
     "shapley",
     "to_otlp",
+    "workflow",
     "world",
 ]
