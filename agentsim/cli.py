@@ -80,16 +80,26 @@ def is_scenario_spec(spec: str) -> bool:
     return not p.exists() and "/" not in spec and not spec.endswith((".json", ".jsonl"))
 
 
-def _load_trace(path: str, fmt: str | None = None) -> Any:
+def _load_traces(path: str, fmt: str | None = None) -> list[Any]:
+    """Every trace of a file (or of a folder's files), in any supported format."""
+    from agentsim.ingest import load_traces
+
     if not Path(path).exists():
         raise UserError(f"trace file {path!r} does not exist")
-    try:
-        from agentsim.ingest import load_trace
-    except ImportError:  # pragma: no cover - ingest always ships
-        from agentsim.trace import read_agentsim
+    traces = load_traces(path, format=fmt)
+    if not traces:
+        raise UserError(f"{path!r} holds no trace")
+    return traces
 
-        return read_agentsim(path)[0]
-    return load_trace(path, format=fmt)
+
+def _load_trace(path: str, fmt: str | None = None, index: int = 0) -> Any:
+    traces = _load_traces(path, fmt)
+    if not 0 <= index < len(traces):
+        raise UserError(
+            f"{path!r} holds {len(traces)} traces; --trace must be in "
+            f"[0, {len(traces) - 1}], got {index}"
+        )
+    return traces[index]
 
 
 # -- printing ---------------------------------------------------------------------------
@@ -217,13 +227,13 @@ def show(
     trace: Annotated[str, typer.Argument(help="trace file in any supported format")],
     fmt: Annotated[str | None, typer.Option("--format", help="force a format")] = None,
 ) -> None:
-    """Print a trace as a tree with times and failures."""
-    tr = _load_trace(trace, fmt)
-    out.print(trace_tree(tr))
-    if tr.outcomes:
-        _print_outcomes("outcomes", tr.outcomes)
-    for w in tr.attributes.get("warnings", []) or []:
-        out.print(f"[yellow]warning[/yellow]: {w}")
+    """Print the traces of a file as trees with times and failures."""
+    for tr in _load_traces(trace, fmt):
+        out.print(trace_tree(tr))
+        if tr.outcomes:
+            _print_outcomes("outcomes", tr.outcomes)
+        for w in tr.attributes.get("warnings", []) or []:
+            out.print(f"[yellow]warning[/yellow]: {w}")
 
 
 @app.command()
@@ -263,8 +273,9 @@ def attribute(
     over: Annotated[str, typer.Option(help="calls|agents|tools")] = "calls",
     outcome: Annotated[str, typer.Option(help="outcome to explain")] = "success",
     game: Annotated[str, typer.Option(help="repair|break|resample|baseline|auto")] = "auto",
+    trace_index: Annotated[int, typer.Option("--trace", min=0, help="which trace of the file")] = 0,
 ) -> None:
-    """Attribute a run's outcome to its calls, agents or tools."""
+    """Attribute a run's (or an imported trace's) outcome to its calls, agents or tools."""
     from agentsim.attribution.api import attribute as attribute_fn
 
     if is_scenario_spec(target):
@@ -272,7 +283,7 @@ def attribute(
         factual = world.outcomes
         label = f"run seed {seed}"
     else:
-        world = _load_trace(target)
+        world = _load_trace(target, None, trace_index)
         factual = world.outcomes
         label = target
     if game == "auto":
@@ -307,17 +318,20 @@ def import_(
     fmt: Annotated[str | None, typer.Option("--format", help="force a format")] = None,
     out_file: Annotated[str | None, typer.Option("--out", help="agentsim JSON to write")] = None,
 ) -> None:
-    """Import a trace and write it in agentsim's format."""
+    """Import traces and write them in agentsim's format (.jsonl for several)."""
     from agentsim.trace import save_trace
 
-    tr = _load_trace(file, fmt)
-    n_err = sum(1 for s in tr.spans if not s.ok)
-    out.print(f"{file}: {tr.source}, {len(tr.spans)} spans, {n_err} failed")
-    for w in tr.attributes.get("warnings", []) or []:
-        out.print(f"[yellow]warning[/yellow]: {w}")
+    traces = _load_traces(file, fmt)
+    for tr in traces:
+        n_err = sum(1 for s in tr.spans if not s.ok)
+        out.print(f"{tr.trace_id or file}: {tr.source}, {len(tr.spans)} spans, {n_err} failed")
+        for w in tr.attributes.get("warnings", []) or []:
+            out.print(f"[yellow]warning[/yellow]: {w}")
     if out_file:
-        save_trace(tr, out_file, indent=1)
-        out.print(f"wrote {out_file}")
+        if len(traces) > 1 and not out_file.endswith(".jsonl"):
+            raise UserError(f"{file!r} holds {len(traces)} traces; give an --out ending .jsonl")
+        save_trace(traces if len(traces) > 1 else traces[0], out_file, indent=None)
+        out.print(f"wrote {len(traces)} trace(s) to {out_file}")
 
 
 @app.command()

@@ -1,0 +1,122 @@
+"""The command line: every command's happy path and one-line errors with exit status 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from agentsim.cli import main
+
+SCENARIO = """
+import agentsim as asim
+scenario = asim.Scenario("cli-demo")
+a = scenario.tool("a", p_ok=0.5, latency=1.0)
+b = scenario.tool("b", p_ok=0.9, latency=2.0)
+
+@scenario.agent
+def main(ctx):
+    x = yield ctx.call(a)
+    return (yield ctx.call(b, x))
+"""
+
+
+@pytest.fixture
+def scenario_file(tmp_path: Path) -> Path:
+    p = tmp_path / "sc.py"
+    p.write_text(SCENARIO)
+    return p
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_run_prints_summary_and_writes_traces(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "runs.jsonl"
+    code, out, _ = run_cli(
+        ["run", str(scenario_file), "--runs", "200", "--seed", "1", "--out", str(out_file)], capsys
+    )
+    assert code == 0
+    assert "success rate" in out and "cli-demo: 200 runs" in out
+    lines = out_file.read_text().splitlines()
+    assert len(lines) == 200 and json.loads(lines[0])["scenario"] == "cli-demo"
+
+
+def test_show_prints_a_tree(
+    scenario_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out_file = tmp_path / "one.jsonl"
+    run_cli(["run", str(scenario_file), "--runs", "1", "--out", str(out_file)], capsys)
+    code, out, _ = run_cli(["show", str(out_file)], capsys)
+    assert code == 0 and "main#0/a#0" in out and "main#0/b#0" in out
+
+
+def test_whatif_prints_factual_counterfactual_and_diff(
+    scenario_file: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(
+        ["whatif", str(scenario_file), "--seed", "3", "--do", "main#0/a#0:ok=false"], capsys
+    )
+    assert code == 0
+    assert "factual" in out and "counterfactual" in out
+    assert "do(main#0/a#0, ok=False)" in out
+
+
+def test_attribute_scenario_and_trace(
+    scenario_file: Path, shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run_cli(["attribute", str(scenario_file), "--seed", "2"], capsys)
+    assert code == 0 and "Attribution" in out
+    trace = shared_data / "traces" / "langfuse_export" / "google-adk-2025-08-28.trace.json"
+    code, out, _ = run_cli(["attribute", str(trace), "--outcome", "latency"], capsys)
+    assert code == 0 and "baseline" in out
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["run", "missing.py"], "does not exist"),
+        (["run", "json"], "defines no `scenario`"),
+        (["run", "x.py", "--runs", "zero"], "--runs"),
+        (["show", "nope.json"], "does not exist"),
+        (["whatif", "sc.py", "--do", "main#0/a#0:colour=red"], "unknown field"),
+        (["frobnicate"], "No such command"),
+    ],
+)
+def test_user_errors_are_one_line_and_exit_2(
+    args: list[str],
+    fragment: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sc.py").write_text(SCENARIO)
+    code, _, err = run_cli(args, capsys)
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("agentsim: error: ")
+    assert fragment in err
+
+
+def test_malformed_trace_is_a_one_line_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"resourceSpans": [{"scopeSpans": [{"spans": [{"spanId": 3}]}]}]')
+    code, _, err = run_cli(["show", str(bad)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "bad.json" in err
+
+
+def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run_cli(["--help"], capsys)
+    assert code == 0 and "whatif" in out
