@@ -319,6 +319,7 @@ class Session:
         self.end = t0
         self.cost = 0.0
         self.stop_reason: str | None = None
+        self.keep = True
 
     def step(self) -> None:
         if self.halted is not None:
@@ -484,8 +485,11 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
         latency = -d.mean * math.log1p(-u) if type(d) is Exponential else d.ppf(u)
     cost = tool.cost
     start = env._now
-    rec = Rec(address, tool.kind, tool.name, ctx.address, ctx.name, start, parents)
-    s.records.append(rec)
+    if s.keep:
+        rec = Rec(address, tool.kind, tool.name, ctx.address, ctx.name, start, parents)
+        s.records.append(rec)
+    else:
+        rec = None
     if ok:
         value = (
             None
@@ -499,14 +503,16 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     try:
         yield env.timeout(latency)
     except simpy.Interrupt as intr:
-        rec.noise = recorded
-        _finish_halted(rec, env._now, intr.cause, None)
+        if rec is not None:
+            rec.noise = recorded
+            _finish_halted(rec, env._now, intr.cause, None)
         raise (
             intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
         ) from None
     now = env._now
-    rec.end = now
-    rec.ok, rec.value, rec.error, rec.cost, rec.noise = ok, value, error, cost, recorded
+    if rec is not None:
+        rec.end = now
+        rec.ok, rec.value, rec.error, rec.cost, rec.noise = ok, value, error, cost, recorded
     ctx.cost += cost
     return Result(ok, value, now - start, cost, error, address)
 
@@ -673,10 +679,12 @@ def execute(
     arrival_times: list[float] | None = None,
     override: dict[int, dict[str, dict[str, float]]] | None = None,
     draw: int = 0,
+    record_calls: bool = True,
 ) -> list[Session]:
     """Simulate sessions in one environment (coupled when ``arrival_times`` is given).
 
-    ``interventions`` is a compiled intervention set (see :mod:`agentsim._apply`) or
+    ``record_calls=False`` skips the span records of plain calls (when nothing will read
+    the trace: no trace kept and no user outcome). ``interventions`` is a compiled intervention set (see :mod:`agentsim._apply`) or
     ``None``. ``override`` maps a session index to per-address noise (abduction); addresses
     it does not cover draw ``draw`` of the field.
     """
@@ -686,7 +694,9 @@ def execute(
     times = arrival_times or [0.0] * len(seeds)
     for i, seed in enumerate(seeds):
         ovr = override.get(i) if override else None
-        sessions.append(Session(kernel, seed, i, times[i], ovr, draw))
+        session = Session(kernel, seed, i, times[i], ovr, draw)
+        session.keep = record_calls
+        sessions.append(session)
     if arrival_times is None:
         for s in sessions:
             _start(s, agent, inputs, scenario.deadline)

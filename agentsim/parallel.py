@@ -156,10 +156,11 @@ def simulate_seeds(
     """Independent runs, one environment each, in seed order."""
     compiled = compile_interventions(scenario, interventions) if interventions else None
     key = tuple(sorted(inputs.items()))
+    record = keep or bool(scenario.outcomes)  # user outcomes may read the trace
     out = []
     with batch_gc():
         for i, seed in enumerate(seeds):
-            (s,) = execute(scenario, [seed], inputs, compiled)
+            (s,) = execute(scenario, [seed], inputs, compiled, record_calls=record)
             out.append(
                 make_run(scenario, s, RunContext(seeds=(seed,), inputs=key), interventions, keep)
             )
