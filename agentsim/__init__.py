@@ -17,6 +17,13 @@ traces and answer the questions their structure determines.
 from __future__ import annotations
 
 from agentsim import analytic, dist, noise, workflow
+from agentsim.attribution.actual_cause import (
+    Cause,
+    Witness,
+    actual_causes,
+    is_actual_cause,
+    responsibility,
+)
 from agentsim.attribution.api import attribute, banzhaf, but_for, shapley
 from agentsim.attribution.baselines import (
     Locus,
@@ -24,6 +31,13 @@ from agentsim.attribution.baselines import (
     decisive_error,
     first_error,
     last_error,
+)
+from agentsim.attribution.change import attribute_change
+from agentsim.attribution.probability import (
+    pns,
+    probability_of_necessity,
+    probability_of_sufficiency,
+    tian_pearl_bounds,
 )
 from agentsim.attribution.result import Attribution
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
@@ -48,11 +62,12 @@ from agentsim.interventions import (
     resample,
     set_params,
 )
+from agentsim.otlp import save_otlp, to_otlp
 from agentsim.run import Batch, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
-from agentsim.otlp import save_otlp, to_otlp
 from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
+from agentsim.structural import StructuralModel
 from agentsim.trace import Span, Trace, save_trace
 from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
 
@@ -64,6 +79,7 @@ __all__ = [
     "Attribution",
     "AttributionError",
     "Batch",
+    "Cause",
     "Counterfactual",
     "Effect",
     "Estimate",
@@ -79,16 +95,20 @@ __all__ = [
     "ScenarioWorld",
     "SimulationError",
     "Span",
+    "StructuralModel",
     "Tool",
     "Trace",
     "TraceFormatError",
     "UnanswerableError",
     "UnknownAddressError",
+    "Witness",
     "World",
+    "actual_causes",
     "all_errors",
     "analytic",
     "ancestors_of_outcome",
     "attribute",
+    "attribute_change",
     "banzhaf",
     "break_",
     "but_for",
@@ -99,18 +119,24 @@ __all__ = [
     "do",
     "effect",
     "first_error",
+    "is_actual_cause",
     "last_error",
     "load_trace",
     "load_traces",
     "noise",
+    "pns",
+    "probability_of_necessity",
+    "probability_of_sufficiency",
     "repair",
     "replace",
     "resample",
+    "responsibility",
     "save_otlp",
     "save_trace",
     "scm_graph",
     "set_params",
     "shapley",
+    "tian_pearl_bounds",
     "to_otlp",
     "workflow",
     "world",

@@ -249,26 +249,63 @@ class StructuralModel:
     # -- the FiniteWorld protocol ------------------------------------------------------------
 
     def variables(self) -> list[str]:
-        """All variables, context variables included, in a topological order."""
+        """All variables, context variables included, in a topological order.
+
+        Ties are broken by the order in which ``equations`` lists the variables.
+
+        Examples
+        --------
+        >>> m = StructuralModel({"B": lambda v: v["A"], "A": None}, {"A": 1},
+        ...                     {"A": [0, 1], "B": [0, 1]})
+        >>> m.variables()
+        ['A', 'B']
+        """
         return list(self._order)
 
     def domain(self, variable: str) -> tuple[Hashable, ...]:
-        """The finite set of values ``variable`` can take."""
+        """The finite set of values ``variable`` can take.
+
+        Examples
+        --------
+        >>> m = StructuralModel({"A": None}, {"A": "low"}, {"A": ["low", "high"]})
+        >>> m.domain("A")
+        ('low', 'high')
+        """
         return self._domains[self._known(variable)]
 
     def actual(self) -> dict[str, Hashable]:
-        """Actual values of all variables (same as :meth:`values`)."""
+        """Actual values of all variables (same as :meth:`values`).
+
+        Examples
+        --------
+        >>> StructuralModel({"A": None}, {"A": 0}, {"A": [0, 1]}).actual()
+        {'A': 0}
+        """
         return dict(self._actual)
 
     def parents(self, variable: str) -> frozenset[str]:
-        """The variables the equation of ``variable`` may read (empty for context variables)."""
+        """The variables the equation of ``variable`` may read (empty for context variables).
+
+        Examples
+        --------
+        >>> m = StructuralModel({"A": None, "B": None, "C": lambda v: v["A"] or v["B"]},
+        ...                     {"A": 1, "B": 0}, {"A": [0, 1], "B": [0, 1], "C": [0, 1]})
+        >>> sorted(m.parents("C")), sorted(m.parents("A"))
+        (['A', 'B'], [])
+        """
         return self._parents[self._known(variable)]
 
     # -- the World protocol ------------------------------------------------------------------
 
     @property
     def factual(self) -> dict[str, Hashable]:
-        """Actual values of all variables."""
+        """Actual values of all variables.
+
+        Examples
+        --------
+        >>> StructuralModel({"A": None}, {"A": 1}, {"A": [0, 1]}).factual
+        {'A': 1}
+        """
         return dict(self._actual)
 
     def outcome(self, interventions: Any = (), outcome: str = "success") -> float:
@@ -304,7 +341,15 @@ class StructuralModel:
             ) from exc
 
     def players(self, kind: str = "calls") -> list[str]:
-        """The players of a coalition game on this model: its variables, whatever ``kind``."""
+        """The players of a coalition game on this model: its variables, whatever ``kind``.
+
+        Examples
+        --------
+        >>> m = StructuralModel({"A": None, "B": lambda v: v["A"]}, {"A": 1},
+        ...                     {"A": [0, 1], "B": [0, 1]})
+        >>> m.players(), m.players("agents")
+        (['A', 'B'], ['A', 'B'])
+        """
         return list(self._order)
 
     def __repr__(self) -> str:

@@ -241,10 +241,13 @@ class ScenarioWorld:
         oks = {r.address: r.ok for r in cf.records if r.kind in ("tool", "llm")}
         values: dict[str, Hashable] = {r.address: oks.get(r.address) for r in self._calls}
         values.update(cf.outcomes)
+        # outcomes are sinks of the SCM: do(Y = y) on one sets it and changes nothing else
+        values.update({k: v for k, v in setting.items() if "#" not in k})
         return values
 
     def parents(self, variable: str) -> Collection[str]:
-        """Conservatively, every call issued before ``variable`` (all calls for an outcome)."""
+        """Conservatively, every call issued before ``variable`` (all calls for an outcome;
+        outcomes never feed calls or each other)."""
         names = [r.address for r in self._calls]
         if variable in names:
             return names[: names.index(variable)]

@@ -147,9 +147,15 @@ def test_outcome_accepts_dicts_pairs_and_do_objects() -> None:
     assert m.outcome([FakeDo("MD", 1), ("L", 1)], outcome="FF") == 1.0
 
 
+def test_outcome_accepts_agentsim_do() -> None:
+    from agentsim.interventions import do
+
+    assert forest_fire("and").outcome([do("L", value=0)], outcome="FF") == 0.0
+
+
 def test_outcome_errors_name_the_problem() -> None:
     m = forest_fire()
-    with pytest.raises(UnknownAddressError, match="'F'.*did you mean 'FF'"):
+    with pytest.raises(UnknownAddressError, match=r"'F'.*did you mean 'FF'"):
         m.outcome(outcome="F")
     with pytest.raises(InterventionError, match="cannot read intervention 'L'"):
         m.outcome(["L"], outcome="FF")
@@ -162,7 +168,7 @@ def test_outcome_errors_name_the_problem() -> None:
 
 def test_intervention_errors() -> None:
     m = forest_fire()
-    with pytest.raises(InterventionError, match="unknown variable 'LL'.*did you mean 'L'"):
+    with pytest.raises(InterventionError, match=r"unknown variable 'LL'.*did you mean 'L'"):
         m.evaluate({"LL": 0})
     with pytest.raises(InterventionError, match=r"cannot set 'L' to 2: not in its domain \[0, 1\]"):
         m.evaluate({"L": 2})
@@ -171,7 +177,7 @@ def test_intervention_errors() -> None:
 
 
 def test_cycle_is_named() -> None:
-    with pytest.raises(ScenarioError, match="cycle: (A -> B -> A|B -> A -> B)"):
+    with pytest.raises(ScenarioError, match=r"cycle: (A -> B -> A|B -> A -> B)"):
         StructuralModel(
             equations={"A": lambda v: v["B"], "B": lambda v: v["A"]},
             context={},
@@ -185,7 +191,7 @@ def test_self_loop_is_a_cycle() -> None:
 
 
 def test_unknown_read_is_named_with_a_suggestion() -> None:
-    with pytest.raises(ScenarioError, match="'FF' reads unknown variable 'LL'.*did you mean 'L'"):
+    with pytest.raises(ScenarioError, match=r"'FF' reads unknown variable 'LL'.*did you mean 'L'"):
         StructuralModel(
             equations={"L": None, "FF": lambda v: v["LL"]},
             context={"L": 1},
@@ -261,7 +267,7 @@ def test_domain_errors(domains: Mapping[str, list[Any]], message: str) -> None:
 
 
 def test_equation_raising_is_reported_with_inputs() -> None:
-    with pytest.raises(ScenarioError, match="'R' raised ZeroDivisionError.*'B': 0"):
+    with pytest.raises(ScenarioError, match=r"'R' raised ZeroDivisionError.*'B': 0"):
         StructuralModel(
             equations={"B": None, "R": lambda v: 1 // v["B"]},
             context={"B": 1},

@@ -43,7 +43,12 @@ def _solve(
     confidence: float,
 ) -> Attribution:
     w = _world(world)
-    g = Game(kind=game, outcome=outcome, players=resolve_players(w, players), samples=samples)
+    g = Game(
+        kind=game,
+        outcome=outcome,
+        players=_without_outcome(resolve_players(w, players), outcome),
+        samples=samples,
+    )
     if not g.players:
         raise AttributionError(
             f"no players of kind {players!r} in this world; nothing to attribute"
@@ -75,6 +80,13 @@ def _solve(
     if used:
         update["evaluations"] = used
     return result.model_copy(update=update)
+
+
+def _without_outcome(
+    players: dict[str, tuple[str, ...]], outcome: str
+) -> dict[str, tuple[str, ...]]:
+    """A finite SCM lists its outcome variable among its variables; it is not a player."""
+    return {p: ts for p, ts in players.items() if ts != (outcome,)}
 
 
 def shapley(
@@ -177,7 +189,12 @@ def but_for(
     failure: had it alone been repaired, the run would have succeeded.
     """
     w = _world(world)
-    g = Game(kind=game, outcome=outcome, players=resolve_players(w, players), samples=samples)
+    g = Game(
+        kind=game,
+        outcome=outcome,
+        players=_without_outcome(resolve_players(w, players), outcome),
+        samples=samples,
+    )
     v = g.value_function(w)
     before = _evaluations(w)
     empty = v(frozenset())

@@ -18,6 +18,9 @@ game           ``v(S)``                                     question it answers
                zero cost); ``S`` keeps factual behaviour    typical run?
 =============  ===========================================  =================================
 
+On a finite SCM (:class:`~agentsim.structural.StructuralModel`), which has no "good" value,
+``repair`` and ``break`` both set each player's (binary) variables to their other value.
+
 With ``repair`` and ``break``, ``v(∅)`` is the factual outcome; with ``resample`` and
 ``baseline``, ``v(N)`` is. A player is a call (its address), an agent instance (every call
 inside it), a tool (every call to it) or a named group of addresses and globs.
@@ -95,6 +98,12 @@ class Game:
     ) -> list[Intervention]:
         """Interventions applied for ``coalition`` (for ``resample``: draw ``draw``)."""
         kind = self.kind
+        if kind in ("repair", "break") and _is_finite_scm(world):
+            # A finite SCM has no notion of a "good" value: both games set each player's
+            # variables to their other value (contrast with the actual world).
+            return [
+                _flip(world, t) for p in self.players if p in coalition for t in self.players[p]
+            ]
         if kind == "repair":
             return [repair(t) for p in self.players if p in coalition for t in self.players[p]]
         if kind == "break":
@@ -132,6 +141,27 @@ class Game:
             return total / self.samples
 
         return v
+
+
+def _is_finite_scm(world: Any) -> bool:
+    return (
+        hasattr(world, "actual")
+        and hasattr(world, "domain")
+        and not hasattr(world, "run")
+        and not hasattr(world, "trace")
+    )
+
+
+def _flip(world: Any, variable: str) -> Any:
+    domain = list(world.domain(variable))
+    actual = world.actual()[variable]
+    others = [v for v in domain if v != actual]
+    if len(others) != 1:
+        raise AttributionError(
+            f"variable {variable!r} has domain {domain}; the repair/break games on a finite SCM "
+            "flip binary variables only; use is_actual_cause or an explicit value function"
+        )
+    return (variable, others[0])
 
 
 def _always_ok(world: Any, address: str) -> bool:

@@ -203,3 +203,14 @@ def test_change_attribution_splits_the_drop() -> None:
     lo, hi = a.ci["llm llm"]
     assert lo <= exact_llm <= hi
     assert abs(a.efficiency_gap or 0.0) < 1e-9
+
+
+def test_games_on_a_finite_scm_flip_binary_variables() -> None:
+    m = asim.StructuralModel(
+        equations={"MD": None, "L": None, "FF": lambda v: int(v["MD"] or v["L"])},
+        context={"MD": 1, "L": 1},
+        domains={"MD": [0, 1], "L": [0, 1], "FF": [0, 1]},
+    )
+    # overdetermination: neither alone is but-for, together they are; Shapley splits evenly
+    assert asim.but_for(m, outcome="FF").values == {"MD": 0.0, "L": 0.0}
+    assert asim.shapley(m, outcome="FF").values == {"MD": -0.5, "L": -0.5}
