@@ -34,6 +34,7 @@ from pydantic import JsonValue
 
 from agentsim.errors import TraceFormatError
 from agentsim.ingest._build import RawSpan, build_trace, raw_from_attributes
+from agentsim.ingest._roundtrip import restore_agentsim
 from agentsim.ingest._common import (
     Adapter,
     Source,
@@ -178,6 +179,8 @@ def _export(record: Any, where: str, groups: dict[str, list[RawSpan]], counter: 
         base: dict[str, JsonValue] = {}
         if "service.name" in res_attrs:
             base["service.name"] = res_attrs["service.name"]
+        # agentsim's own export puts the run's identity on the resource (see _roundtrip)
+        base.update({k: v for k, v in res_attrs.items() if k.startswith("agentsim.")})
         scope_key = (
             "scopeSpans" if "scopeSpans" in resource_spans else "instrumentationLibrarySpans"
         )
@@ -209,7 +212,9 @@ def read(source: Source) -> list[Trace]:
         raise TraceFormatError(f"{source.label}: the OTLP export holds no spans")
     attrs: dict[str, JsonValue] = {"variant": variant, "jsonl": source.is_jsonl}
     return [
-        build_trace(raws, source="otlp", trace_id=trace_id, attributes=dict(attrs))
+        restore_agentsim(
+            build_trace(raws, source="otlp", trace_id=trace_id, attributes=dict(attrs))
+        )
         for trace_id, raws in groups.items()
     ]
 
