@@ -41,7 +41,6 @@ _RESERVED = {
     "error.type",
     "span_id",
     "parent_id",
-    "agentsim.source",
     "service.name",
     "otel.scope.name",
     "otel.scope.version",

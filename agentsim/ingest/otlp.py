@@ -34,7 +34,6 @@ from pydantic import JsonValue
 
 from agentsim.errors import TraceFormatError
 from agentsim.ingest._build import RawSpan, build_trace, raw_from_attributes
-from agentsim.ingest._roundtrip import restore_agentsim
 from agentsim.ingest._common import (
     Adapter,
     Source,
@@ -46,6 +45,7 @@ from agentsim.ingest._common import (
     norm_id,
     to_ns,
 )
+from agentsim.ingest._roundtrip import restore_agentsim
 from agentsim.trace import Trace
 
 __all__ = ["ADAPTER", "read", "sniff", "typed_attributes"]
