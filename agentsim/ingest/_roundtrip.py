@@ -109,15 +109,15 @@ def restore_agentsim(trace: Trace) -> Trace:
         restored.append(
             Span(
                 address=address_of[s.address],
-                kind=str(a["agentsim.kind"]),  # type: ignore[arg-type]
+                kind=str(a["agentsim.kind"]),
                 name=_name(s),
                 parent=address_of.get(s.parent) if s.parent else None,
-                agent=a.get("agentsim.agent") if isinstance(a.get("agentsim.agent"), str) else None,  # type: ignore[arg-type]
+                agent=a.get("agentsim.agent") if isinstance(a.get("agentsim.agent"), str) else None,
                 start=s.start,
                 end=s.end,
                 ok=s.ok,
                 error=s.error,
-                status=status if status in _STATUSES else s.status,  # type: ignore[arg-type]
+                status=status if status in _STATUSES else s.status,
                 value=_json(a["agentsim.value"]) if "agentsim.value" in a else None,
                 inputs=[str(x) for x in inputs] if isinstance(inputs, list) else [],
                 cost=float(a.get("agentsim.cost", s.cost) or 0.0),  # type: ignore[arg-type]
