@@ -62,6 +62,7 @@ from agentsim.interventions import (
     resample,
     set_params,
 )
+from agentsim.locate import locate_failure
 from agentsim.otlp import save_otlp, to_otlp
 from agentsim.run import Batch, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
@@ -69,6 +70,8 @@ from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
 from agentsim.structural import StructuralModel
 from agentsim.trace import Span, Trace, save_trace
+from agentsim.tracemodel import TraceWorld
+from agentsim.validate import Validation, validate
 from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
 
 __version__ = "0.1.0"
@@ -99,8 +102,10 @@ __all__ = [
     "Tool",
     "Trace",
     "TraceFormatError",
+    "TraceWorld",
     "UnanswerableError",
     "UnknownAddressError",
+    "Validation",
     "Witness",
     "World",
     "actual_causes",
@@ -123,6 +128,7 @@ __all__ = [
     "last_error",
     "load_trace",
     "load_traces",
+    "locate_failure",
     "noise",
     "pns",
     "probability_of_necessity",
@@ -138,6 +144,7 @@ __all__ = [
     "shapley",
     "tian_pearl_bounds",
     "to_otlp",
+    "validate",
     "workflow",
     "world",
 ]

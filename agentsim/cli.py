@@ -334,6 +334,26 @@ def import_(
         out.print(f"wrote {len(traces)} trace(s) to {out_file}")
 
 
+@app.command(name="validate")
+def validate_cmd(
+    target: Annotated[str, typer.Argument(help="a trace file or a folder of traces")],
+    claims: Annotated[str, typer.Option("--claims", help="JSON: trace name -> claim")],
+    against: Annotated[str | None, typer.Option(help="a second claims file to compare")] = None,
+    k: Annotated[int, typer.Option(min=0, help="tolerance of within-k")] = 3,
+    reference: Annotated[str, typer.Option(help="decisive|annotation")] = "decisive",
+) -> None:
+    """Score attribution claims against the engine's answer (or another set of claims)."""
+    from agentsim.validate import load_claims, validate
+
+    if not Path(target).exists():
+        raise UserError(f"{target!r} does not exist")
+    if not Path(claims).is_file():
+        raise UserError(f"claims file {claims!r} does not exist")
+    other = load_claims(against) if against else None
+    result = validate(target, load_claims(claims), against=other, k=k, world_method=reference)
+    out.print(str(result), markup=False)
+
+
 @app.command()
 def demo(
     runs: Annotated[int, typer.Option("--runs", "-n", min=10)] = 3000,
