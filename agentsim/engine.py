@@ -684,9 +684,10 @@ def execute(
     """Simulate sessions in one environment (coupled when ``arrival_times`` is given).
 
     ``record_calls=False`` skips the span records of plain calls (when nothing will read
-    the trace: no trace kept and no user outcome). ``interventions`` is a compiled intervention set (see :mod:`agentsim._apply`) or
-    ``None``. ``override`` maps a session index to per-address noise (abduction); addresses
-    it does not cover draw ``draw`` of the field.
+    the trace: no trace kept and no user outcome). ``interventions`` is a compiled
+    intervention set (see :mod:`agentsim._apply`) or ``None``. ``override`` maps a session
+    index to per-address noise (abduction); addresses it does not cover draw ``draw`` of the
+    field.
     """
     kernel = Kernel(scenario, interventions)
     agent = scenario.entry

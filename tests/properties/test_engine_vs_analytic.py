@@ -1,14 +1,8 @@
-"""The engine against the analytic oracle, on random workflows.
-
-:func:`workflows` is written as a reusable strategy (keyword-only arguments, small defaults)
-so it can move into ``agentsim.strategies``.
-"""
+"""The engine against the analytic oracle, on random workflows (``agentsim.strategies``)."""
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
 from typing import Any
 
 from hypothesis import assume, given, settings
@@ -19,88 +13,7 @@ from agentsim import analytic as an
 from agentsim import dist
 from agentsim import workflow as wf
 from agentsim.errors import UnanswerableError
-
-
-@st.composite
-def workflows(
-    draw: Any,
-    *,
-    max_calls: int = 6,
-    tools: Sequence[str] = ("a", "b", "c"),
-    max_depth: int = 3,
-    max_retries: int = 2,
-    subagents: bool = True,
-    choices: bool = True,
-) -> wf.Flow:
-    """A random workflow making at most ``max_calls`` calls (retries counted).
-
-    Sub-agents are named ``s0, s1, ...`` and each decision has its own model ``pick0,
-    pick1, ...`` (so tools for a drawn flow are ``wf.tool_names(flow)``).
-    """
-    budget = [draw(st.integers(1, max_calls))]
-    names = itertools.count()
-    kinds = ["call", "seq", "par", "retry", "fallback"]
-    kinds += ["subagent"] * subagents + ["choose"] * choices
-
-    def call(mult: int) -> wf.Flow:
-        budget[0] -= mult
-        return wf.call(draw(st.sampled_from(list(tools))))
-
-    def branch(depth: int, mult: int, parent: str) -> wf.Flow:
-        options = ["call"]
-        if budget[0] >= 2 * mult and depth < max_depth:
-            options += ["subagent"] * subagents + ["par"]
-        kind = draw(st.sampled_from(options))
-        if kind == "call":
-            return call(mult)
-        if kind == "subagent":
-            return wf.subagent(f"s{next(names)}", node(depth + 1, mult))
-        modes = ["any", "all"] if parent == "all" else ["any"]
-        mode = draw(st.sampled_from(modes))
-        k = draw(st.integers(1, 3))
-        return wf.par(*(branch(depth + 1, mult, mode) for _ in range(k)), mode=mode)
-
-    def node(depth: int, mult: int) -> wf.Flow:
-        if budget[0] < 2 * mult or depth >= max_depth:
-            return call(mult)
-        kind = draw(st.sampled_from(kinds))
-        if kind == "call":
-            return call(mult)
-        if kind == "seq":
-            return wf.seq(*(node(depth + 1, mult) for _ in range(draw(st.integers(1, 3)))))
-        if kind == "par":
-            mode = draw(st.sampled_from(["all", "any"]))
-            k = draw(st.integers(1, 3))
-            return wf.par(*(branch(depth + 1, mult, mode) for _ in range(k)), mode=mode)
-        if kind == "retry":
-            top = min(max_retries, budget[0] // mult - 1)
-            n = draw(st.integers(1, max(1, top)))
-            return wf.retry(node(depth + 1, mult * (n + 1)), n=n)
-        if kind == "fallback":
-            return wf.fallback(node(depth + 1, mult), node(depth + 1, mult))
-        if kind == "subagent":
-            return wf.subagent(f"s{next(names)}", node(depth + 1, mult))
-        k = draw(st.integers(1, 3))
-        weights = [draw(st.sampled_from([1.0, 2.0, 3.0])) for _ in range(k)]
-        return wf.choose(
-            f"pick{next(names)}",
-            {f"x{i}": (w, node(depth + 1, mult)) for i, w in enumerate(weights)},
-        )
-
-    return node(0, 1)
-
-
-@st.composite
-def tool_params(draw: Any, names: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Noisy-AND parameters, fixed or exponential latencies and constant costs."""
-    out = {}
-    for name in sorted(names):
-        p_ok = draw(st.sampled_from([0.3, 0.6, 0.9, 1.0]))
-        p_recover = min(p_ok, draw(st.sampled_from([0.0, 0.0, 0.2])))
-        latency = draw(st.sampled_from([1.0, 0.5, dist.Exponential(mean=1.0)]))
-        cost = draw(st.sampled_from([0.0, 1.0]))
-        out[name] = dict(p_ok=p_ok, p_recover=p_recover, latency=latency, cost=cost)
-    return out
+from agentsim.strategies import tool_params, workflows
 
 
 @st.composite
