@@ -40,7 +40,7 @@ __all__ = ["NoiseSource", "evaluate_call", "evaluate_choice", "fast_ppf"]
 
 class NoiseSource(Protocol):
     """Uniforms by slot name: ``noise["ok"]``. A dict works, and so does the engine's
-    lazily drawing :class:`~agentsim.engine.Noise`."""
+    lazily drawing :class:`~agentsim.noise.Noise`."""
 
     def __getitem__(self, slot: str, /) -> float: ...
 

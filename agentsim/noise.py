@@ -43,7 +43,7 @@ from numpy.typing import NDArray
 
 from agentsim.errors import ScenarioError
 
-__all__ = ["MAX_SEED", "child_seed", "key_hash", "uniform", "uniform_many"]
+__all__ = ["MAX_SEED", "Noise", "child_seed", "key_hash", "uniform", "uniform_many"]
 
 MAX_SEED = 2**64 - 1
 _M64 = 0xFFFFFFFFFFFFFFFF
@@ -154,3 +154,38 @@ def child_seed(seed: int, index: int) -> int:
     True
     """
     return _mix(_seed_key(seed) ^ _mix((index + 1) * _GOLDEN & _M64)) >> 1
+
+
+class Noise:
+    """The noise of one call: uniforms by slot, drawn lazily from the field and recorded.
+
+    Custom mechanisms receive this object: ``noise["ok"]``, ``noise["latency"]``, or any slot
+    name of their own. ``override`` holds slots fixed by abduction; ``draw`` selects fresh
+    draws (``resample``).
+
+    >>> n = Noise(_seed_key(1), "a#0/t#0", 0, None)
+    >>> n["ok"] == uniform(1, "a#0/t#0", "ok") and list(n.recorded) == ["ok"]
+    True
+    """
+
+    __slots__ = ("_address", "_draw", "_override", "_seed_key", "recorded")
+
+    def __init__(
+        self, seed_key: int, address: str, draw: int, override: dict[str, float] | None
+    ) -> None:
+        self._seed_key = seed_key
+        self._address = address
+        self._draw = draw
+        self._override = override
+        self.recorded: dict[str, float] = {}
+
+    def __getitem__(self, slot: str) -> float:
+        u = self.recorded.get(slot)
+        if u is None:
+            ovr = self._override
+            if ovr is not None and slot in ovr:
+                u = ovr[slot]
+            else:
+                u = _finish(self._seed_key, _site_key(self._address, slot), self._draw)
+            self.recorded[slot] = u
+        return u
