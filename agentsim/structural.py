@@ -39,12 +39,12 @@ actual one, which may miss a rarely read parent. Pass ``parents=`` for such an e
 
 from __future__ import annotations
 
-import random
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from typing import Any
 
 import networkx as nx
 
+from agentsim._scm_parents import infer_parents
 from agentsim.errors import (
     AttributionError,
     InterventionError,
@@ -57,54 +57,6 @@ __all__ = ["Equation", "StructuralModel"]
 
 Equation = Callable[[Mapping[str, Any]], Any]
 """An equation: called with a mapping of variable values, returns the variable's value."""
-
-_EXPLORE_LIMIT = 2**16
-_PROBE_SIZE = 4096
-
-
-class _Recorder(Mapping[str, Hashable]):
-    """A mapping that answers an equation's reads and records them.
-
-    With ``fixed`` it answers from a full assignment. Without it, the first value of every
-    domain is given to each fresh read, except that the first ``len(choices)`` fresh reads take
-    the domain indices in ``choices``: replaying with incremented choices walks the equation's
-    decision tree depth first.
-    """
-
-    def __init__(
-        self,
-        domains: Mapping[str, Sequence[Hashable]],
-        choices: Sequence[int] = (),
-        fixed: Mapping[str, Hashable] | None = None,
-    ) -> None:
-        self._domains = domains
-        self._choices = choices
-        self._fixed = fixed
-        self.trail: list[tuple[str, int]] = []
-        self.read: dict[str, Hashable] = {}
-        self.unknown: list[str] = []
-
-    def __getitem__(self, key: str) -> Hashable:
-        if key in self.read:
-            return self.read[key]
-        if key not in self._domains:
-            self.unknown.append(key)
-            raise KeyError(key)
-        if self._fixed is not None:
-            value = self._fixed[key]
-        else:
-            k = len(self.trail)
-            choice = self._choices[k] if k < len(self._choices) else 0
-            self.trail.append((key, choice))
-            value = self._domains[key][choice]
-        self.read[key] = value
-        return value
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._domains)
-
-    def __len__(self) -> int:
-        return len(self._domains)
 
 
 class StructuralModel:
@@ -409,88 +361,10 @@ class StructuralModel:
             elif equation is None:
                 found[var] = frozenset()
             else:
-                found[var] = self._infer_parents(var, equation)
-        return found
-
-    def _infer_parents(self, var: str, equation: Equation) -> frozenset[str]:
-        reads: set[str] = set()
-        choices: list[int] = []
-        for _ in range(_EXPLORE_LIMIT):
-            recorder = _Recorder(self._domains, choices)
-            self._call_recorded(var, equation, recorder)
-            reads.update(recorder.read)
-            # Backtrack to the deepest read with an untried value, as in a depth-first walk.
-            trail = recorder.trail
-            i = len(trail) - 1
-            while i >= 0 and trail[i][1] + 1 >= len(self._domains[trail[i][0]]):
-                i -= 1
-            if i < 0:
-                return frozenset(reads)
-            choices = [c for _, c in trail[:i]] + [trail[i][1] + 1]
-        for assignment in self._probe_assignments():
-            recorder = _Recorder(self._domains, fixed=assignment)
-            self._call_recorded(var, equation, recorder)
-            reads.update(recorder.read)
-        return frozenset(reads)
-
-    def _probe_assignments(self) -> Iterable[dict[str, Hashable]]:
-        rng = random.Random(0x5C3)
-        for _ in range(_PROBE_SIZE):
-            yield {v: rng.choice(d) for v, d in self._domains.items()}
-        yield self._lazy_actual()
-
-    def _lazy_actual(self) -> dict[str, Hashable]:
-        """Actual values computed on demand, before any parent or order is known."""
-        values: dict[str, Hashable] = dict(self._context)
-        stack: list[str] = []
-
-        class _Lazy(Mapping[str, Hashable]):
-            def __getitem__(inner, key: str) -> Hashable:
-                return resolve(key)
-
-            def __iter__(inner) -> Iterator[str]:
-                return iter(self._domains)
-
-            def __len__(inner) -> int:
-                return len(self._domains)
-
-        def resolve(key: str) -> Hashable:
-            if key in values:
-                return values[key]
-            if key not in self._domains:
-                raise ScenarioError(
-                    f"an equation reads unknown variable {key!r}{suggest(key, self._domains)}"
+                found[var] = infer_parents(
+                    var, equation, self._equations, self._domains, self._context, self._in_domain
                 )
-            if key in stack:
-                cycle = [*stack[stack.index(key) :], key]
-                raise ScenarioError(f"the equations form a cycle: {' -> '.join(cycle)}")
-            stack.append(key)
-            equation = self._equations[key]
-            assert equation is not None  # context variables are already in values
-            values[key] = self._in_domain(key, equation(_Lazy()), {})
-            stack.pop()
-            return values[key]
-
-        for var in self._equations:
-            resolve(var)
-        return values
-
-    def _call_recorded(self, var: str, equation: Equation, recorder: _Recorder) -> None:
-        try:
-            result = equation(recorder)
-        except Exception as exc:
-            if not recorder.unknown:
-                raise ScenarioError(
-                    f"equation of {var!r} raised {type(exc).__name__}: {exc} on inputs "
-                    f"{recorder.read}; fix the equation or pass parents= to skip the search"
-                ) from exc
-            result = None
-        if recorder.unknown:
-            bad = recorder.unknown[0]
-            raise ScenarioError(
-                f"equation of {var!r} reads unknown variable {bad!r}{suggest(bad, self._equations)}"
-            )
-        self._in_domain(var, result, recorder.read)
+        return found
 
     def _topological_order(self) -> list[str]:
         g = nx.DiGraph()

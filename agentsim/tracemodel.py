@@ -70,9 +70,17 @@ from __future__ import annotations
 import re
 import statistics
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from agentsim._trace_equations import (
+    ROOT,
+    Effects,
+    State,
+    recovered,
+    tokens_of,
+    wire_errors,
+    wire_time,
+)
 from agentsim.errors import UnanswerableError, UnknownAddressError, suggest
 from agentsim.interventions import (
     Break,
@@ -92,51 +100,11 @@ __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 OUTCOMES = ("success", "failure", "latency", "cost", "tokens")
 """Outcomes a :class:`TraceWorld` computes."""
 
-_EPS = 1e-6
-"""Clock tolerance in seconds when deciding whether one span ended before another began."""
-_ROOT = -1
 _CALL_KINDS = frozenset({"tool", "llm", "step", "choice", "wait"})
-_FALLBACK_KINDS = frozenset({"tool", "llm", "agent"})
-_GENERIC = re.compile(
-    r"^(error|exception|failed|failure|unknown error|status_code_error)?"
-    r"( status)?$"
-)
 _ROUTES = (
     "two honest routes: calibrate a scenario from a corpus of traces and simulate it, or "
     "replay the step for real with a replay function"
 )
-
-
-def _norm(text: str | None) -> str:
-    return " ".join((text or "").lower().split())
-
-
-def _tokens(span: Span) -> float:
-    tok = span.attributes.get("tokens")
-    if isinstance(tok, dict):
-        parts = [v for k, v in tok.items() if k in ("input", "output") and isinstance(v, int)]
-        tok = tok.get("total", sum(parts))
-    return float(tok) if isinstance(tok, int | float) and not isinstance(tok, bool) else 0.0
-
-
-@dataclass(frozen=True)
-class _State:
-    """One world's values, span by span (index order of the trace)."""
-
-    runs: tuple[bool, ...]
-    ok: tuple[bool, ...]
-    start: tuple[float, ...]
-    end: tuple[float, ...]
-    outcomes: dict[str, float]
-
-
-@dataclass
-class _Effects:
-    """What the interventions do to each span."""
-
-    forced: dict[int, bool]
-    latency: dict[int, list[tuple[str, float]]]
-    cost: dict[int, float]
 
 
 class TraceWorld:
@@ -174,12 +142,12 @@ class TraceWorld:
     def __init__(self, trace: Trace) -> None:
         self.trace = trace
         self.evaluations = 0
-        self._cache: dict[tuple[Intervention, ...], _State] = {}
+        self._cache: dict[tuple[Intervention, ...], State] = {}
         spans = trace.spans
         self._spans = spans
         self._index = {s.address: i for i, s in enumerate(spans)}
         n = len(spans)
-        self._parent = [self._index.get(s.parent, _ROOT) if s.parent else _ROOT for s in spans]
+        self._parent = [self._index.get(s.parent, ROOT) if s.parent else ROOT for s in spans]
         kids: dict[int, list[int]] = {i: [] for i in range(-1, n)}
         for i, p in enumerate(self._parent):
             kids[p].append(i)
@@ -190,16 +158,20 @@ class TraceWorld:
         self._origin = min((s.start for s in spans), default=0.0)
         # Depth-first events (span, leaving?): children in start order, no recursion.
         self._walk: list[tuple[int, bool]] = []
-        stack: list[tuple[int, bool]] = [(c, False) for c in reversed(kids[_ROOT])]
+        stack: list[tuple[int, bool]] = [(c, False) for c in reversed(kids[ROOT])]
         while stack:
             i, done = stack.pop()
             self._walk.append((i, done))
             if not done:
                 stack.append((i, True))
                 stack.extend((c, False) for c in reversed(kids[i]))
-        self._wire_time()
-        self._wire_errors()
-        self._factual = self._evaluate(_Effects({}, {}, {}))
+        self._after, self._gap, self._waits, self._tail, self._own = wire_time(
+            spans, kids, self._origin
+        )
+        self._next, self._prevs, self._tolerated, self._own_fail = wire_errors(
+            spans, kids, self._walk, trace.outcomes.get("success")
+        )
+        self._factual = self._evaluate(Effects({}, {}, {}))
         self._offsets: dict[str, float] = {
             k: float(trace.outcomes[k]) - self._factual.outcomes[k]
             for k in ("latency", "cost")
@@ -213,106 +185,12 @@ class TraceWorld:
         if self._spans[i].agent:
             names.add(str(self._spans[i].agent))
         p = self._parent[i]
-        while p != _ROOT:
+        while p != ROOT:
             s = self._spans[p]
             if s.kind == "agent":
                 names.add(str(s.attributes.get("agent_name") or s.name))
             p = self._parent[p]
         return frozenset(names)
-
-    def _start_of(self, i: int) -> float:
-        return self._origin if i == _ROOT else self._spans[i].start
-
-    def _end_of(self, i: int) -> float:
-        if i == _ROOT:
-            return max((s.end for s in self._spans), default=0.0)
-        return self._spans[i].end
-
-    def _wire_time(self) -> None:
-        """Predecessors, gaps, offsets and tails from the recorded times."""
-        spans = self._spans
-        self._after: dict[int, tuple[int, ...]] = {}
-        self._gap: dict[int, float] = {}
-        self._waits: dict[int, tuple[int, ...]] = {}
-        self._tail: dict[int, float] = {}
-        self._own: dict[int, float] = {}
-        for p, group in self._kids.items():
-            for k, c in enumerate(group):
-                before = [j for j in range(k) if spans[group[j]].end <= spans[c].start + _EPS]
-                # Keep the frontier: a sibling followed by another finished sibling ends no
-                # later than that one in every world, so it never decides the start.
-                frontier = tuple(
-                    group[j]
-                    for j in before
-                    if not any(
-                        spans[group[m]].start >= spans[group[j]].end - _EPS for m in before if m > j
-                    )
-                )
-                self._after[c] = frontier
-                if frontier:
-                    anchor = max(spans[s].end for s in frontier)
-                    self._gap[c] = max(0.0, spans[c].start - anchor)
-                else:
-                    self._gap[c] = spans[c].start - self._start_of(p)
-            end = self._end_of(p)
-            waited = tuple(c for c in group if spans[c].end <= end + _EPS)
-            self._waits[p] = waited
-            if waited:
-                self._tail[p] = max(0.0, end - max(spans[c].end for c in waited))
-            if p != _ROOT:
-                self._own[p] = max(0.0, spans[p].duration - _covered(spans, group, p))
-
-    def _wire_errors(self) -> None:
-        """Recoverers, tolerated errors and own failures from the recorded flags."""
-        spans = self._spans
-        self._next: dict[int, int] = {}
-        self._prevs: dict[int, list[int]] = {}
-        for p, group in self._kids.items():
-            for k, c in enumerate(group):
-                if spans[c].ok:
-                    continue
-                later = [
-                    d
-                    for d in group[k + 1 :]
-                    if spans[d].kind == spans[c].kind and spans[d].start >= spans[c].end - _EPS
-                ]
-                retry = next((d for d in later if spans[d].name == spans[c].name), None)
-                # A different callee counts as a fallback only under a parent recorded ok: a
-                # parent that failed shows that nothing after c made up for it.
-                parent_ok = p != _ROOT and spans[p].ok
-                if retry is None and spans[c].kind in _FALLBACK_KINDS and later and parent_ok:
-                    retry = later[0]
-                if retry is not None:
-                    self._next[c] = retry
-                    self._prevs.setdefault(retry, []).append(c)
-        self._tolerated: set[int] = set()
-        self._own_fail: set[int] = set()
-        texts: dict[int, set[str]] = {}
-        recorded_success = self.trace.outcomes.get("success")
-        every, recorded = [True] * len(spans), [s.ok for s in spans]
-        for p in [*(i for i, done in self._walk if done), _ROOT]:
-            if p != _ROOT:
-                ok_p = spans[p].ok
-            elif recorded_success is not None:
-                ok_p = recorded_success != 0.0
-            else:
-                ok_p = all(spans[c].ok for c in self._kids[_ROOT])
-            unrecovered = [
-                c
-                for c in self._kids[p]
-                if not spans[c].ok and not _recovered(c, self._next, every, recorded)
-            ]
-            if ok_p:
-                self._tolerated.update(unrecovered)
-                continue
-            inherited = set().union(*(texts.get(c, set()) for c in unrecovered))
-            own = "" if p == _ROOT else _norm(spans[p].error)
-            propagated = bool(unrecovered) and (
-                bool(_GENERIC.match(own)) or any(own in t or t in own for t in inherited if t)
-            )
-            if not propagated:
-                self._own_fail.add(p)
-            texts[p] = ({own} if own else set()) | inherited
 
     # -- interventions ---------------------------------------------------------------------
     def _matches(self, iv: Intervention) -> list[int]:
@@ -337,8 +215,8 @@ class TraceWorld:
             )
         return out
 
-    def _effects(self, ivs: tuple[Intervention, ...]) -> _Effects:
-        eff = _Effects({}, {}, {})
+    def _effects(self, ivs: tuple[Intervention, ...]) -> Effects:
+        eff = Effects({}, {}, {})
         for iv in ivs:
             if isinstance(iv, Do) and iv.set_value:
                 raise UnanswerableError(
@@ -369,7 +247,7 @@ class TraceWorld:
         return eff
 
     # -- the equations ---------------------------------------------------------------------
-    def _evaluate(self, eff: _Effects) -> _State:
+    def _evaluate(self, eff: Effects) -> State:
         spans = self._spans
         n = len(spans)
         runs = [True] * n
@@ -388,14 +266,14 @@ class TraceWorld:
         def enter(c: int) -> None:
             p = self._parent[c]
             # A retry or fallback runs only when every attempt before it ran and failed.
-            alive = p == _ROOT or runs[p]
+            alive = p == ROOT or runs[p]
             runs[c] = alive and all(runs[q] and not ok[q] for q in self._prevs.get(c, ()))
             frontier = self._after[c]
             if frontier:
                 # A skipped attempt takes no time, and neither does its back-off gap.
                 start[c] = max(end[s] for s in frontier) + (self._gap[c] if runs[c] else 0.0)
             else:
-                start[c] = (self._origin if p == _ROOT else start[p]) + self._gap[c]
+                start[c] = (self._origin if p == ROOT else start[p]) + self._gap[c]
 
         def leave(i: int) -> None:
             if not runs[i]:
@@ -415,16 +293,16 @@ class TraceWorld:
                 leave(i)
             else:
                 enter(i)
-        success = self._ok_from_children(_ROOT, runs, ok)
+        success = self._ok_from_children(ROOT, runs, ok)
         live = [i for i in range(n) if runs[i]]
         outcomes = {
             "success": float(success),
             "failure": float(not success),
             "latency": max((end[i] for i in live), default=self._origin) - self._origin,
             "cost": sum(eff.cost.get(i, spans[i].cost) for i in live),
-            "tokens": sum(_tokens(spans[i]) for i in live),
+            "tokens": sum(tokens_of(spans[i]) for i in live),
         }
-        return _State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes)
+        return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes)
 
     def _ok_from_children(self, i: int, runs: list[bool], ok: list[bool]) -> bool:
         if i in self._own_fail:
@@ -434,12 +312,12 @@ class TraceWorld:
                 runs[c]
                 and not ok[c]
                 and c not in self._tolerated
-                and not _recovered(c, self._next, runs, ok)
+                and not recovered(c, self._next, runs, ok)
             ):
                 return False
         return True
 
-    def _state(self, interventions: Sequence[Any]) -> _State:
+    def _state(self, interventions: Sequence[Any]) -> State:
         ivs = as_interventions(list(interventions))
         if not ivs:
             return self._factual
@@ -640,30 +518,10 @@ class TraceWorld:
             return [s.address for s in self._spans]
         out = set(self._kids[i])
         j = i
-        while j != _ROOT:
+        while j != ROOT:
             out.update(self._prevs.get(j, ()))
             j = self._parent[j]
         return [self._spans[k].address for k in sorted(out)]
-
-
-def _covered(spans: list[Span], group: list[int], p: int) -> float:
-    """Length of the union of the children's intervals, clipped to the parent's."""
-    lo, hi = spans[p].start, spans[p].end
-    total, reach = 0.0, lo
-    for a, b in sorted((max(lo, spans[c].start), min(hi, spans[c].end)) for c in group):
-        a = max(a, reach)
-        if b > a:
-            total, reach = total + b - a, b
-    return total
-
-
-def _recovered(c: int, nxt: Mapping[int, int], runs: list[bool], ok: list[bool]) -> bool:
-    d = nxt.get(c)
-    while d is not None and runs[d]:
-        if ok[d]:
-            return True
-        d = nxt.get(d)
-    return False
 
 
 def trace_counterfactual(trace: Trace, interventions: Sequence[Any]) -> Trace:
