@@ -16,7 +16,7 @@ traces and answer the questions their structure determines.
 
 from __future__ import annotations
 
-from agentsim import analytic, dist, noise, workflow
+from agentsim import analytic, bench, dist, noise, workflow
 from agentsim.attribution.actual_cause import (
     Cause,
     Witness,
@@ -115,6 +115,7 @@ __all__ = [
     "attribute",
     "attribute_change",
     "banzhaf",
+    "bench",
     "break_",
     "but_for",
     "counterfactual",

@@ -29,7 +29,7 @@ app = typer.Typer(
 bench_app = typer.Typer(help="Planted-fault benchmarks with exact labels.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
 
-out = Console()
+out = Console(soft_wrap=True)  # plain lines stay whole, for pipes and copy-paste
 
 
 class UserError(AgentSimError):
@@ -352,6 +352,41 @@ def validate_cmd(
     other = load_claims(against) if against else None
     result = validate(target, load_claims(claims), against=other, k=k, world_method=reference)
     out.print(str(result), markup=False)
+
+
+@bench_app.command("generate")
+def bench_generate(
+    scenario: Annotated[str, typer.Argument(help="Python file or module defining `scenario`")],
+    fault: Annotated[
+        list[str], typer.Option(help="KIND:TARGET[:PARAMS], e.g. set_params:search:p_ok=0.5")
+    ],
+    out_dir: Annotated[str, typer.Option("--out", help="folder for the Who&When files")],
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="labelled failures")] = 100,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    overwrite: Annotated[bool, typer.Option(help="replace numbered files in --out")] = False,
+) -> None:
+    """Plant a fault, label failed runs with their exact decisive error, write Who&When files."""
+    from agentsim.bench import export_whowhen, generate, parse_fault
+
+    sc = load_scenario(scenario)
+    bench = generate(sc, fault=[parse_fault(f) for f in fault], n=runs, seed=seed)
+    paths = export_whowhen(bench, out_dir, overwrite=overwrite)
+    out.print(str(bench), markup=False)
+    out.print(f"wrote {len(paths)} files to {out_dir}")
+
+
+@bench_app.command("score")
+def bench_score(
+    predictions: Annotated[str, typer.Argument(help="predictions: folder or JSON file")],
+    labels: Annotated[str, typer.Argument(help="Who&When label folder or file")],
+) -> None:
+    """Score (agent, step) predictions against labels, with exact integer step matching."""
+    from agentsim.bench import score_files
+
+    for path in (predictions, labels):
+        if not Path(path).exists():
+            raise UserError(f"{path!r} does not exist")
+    out.print(str(score_files(predictions, labels)), markup=False)
 
 
 @app.command()

@@ -81,11 +81,15 @@ def _check_targets(factual: Run, ivs: tuple[Intervention, ...], matched: set[Int
 
 
 def replay(run: Run, ivs: tuple[Intervention, ...], *, keep: bool = True) -> Run:
-    """Re-simulate ``run`` under ``ivs`` with its exogenous noise held fixed (no checks)."""
+    """Re-simulate ``run`` under its own interventions followed by ``ivs``, with its
+    exogenous noise held fixed (no checks)."""
     from agentsim.engine import execute
 
     sc = run.scenario
     ctx = run.context
+    # The run's own interventions (a planted fault, an earlier what-if) are part of its
+    # world: keep them, then apply the new ones (later result-level ones win).
+    ivs = tuple(run.interventions) + tuple(ivs)
     compiled = compile_interventions(sc, ivs) if ivs else None
     inputs = dict(ctx.inputs)
     peers: list[Run] = []

@@ -120,3 +120,37 @@ def test_malformed_trace_is_a_one_line_error(
 def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(["--help"], capsys)
     assert code == 0 and "whatif" in out
+
+
+def test_bench_generate_then_score(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out_dir = tmp_path / "bench"
+    code, out, _ = run_cli(
+        [
+            "bench",
+            "generate",
+            "scenarios.support_desk",
+            "--fault",
+            "set_params:planner:p_ok=0.7",
+            "--out",
+            str(out_dir),
+            "--runs",
+            "8",
+        ],
+        capsys,
+    )
+    assert code == 0 and "8 labelled failures" in out
+    assert sorted(p.name for p in out_dir.iterdir())[:2] == ["1.json", "2.json"]
+    code, out, _ = run_cli(["bench", "score", str(out_dir), str(out_dir)], capsys)
+    assert code == 0 and "agent 100.0%, step 100.0%" in out
+
+
+def test_validate_command(
+    shared_data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    claims = tmp_path / "claims.json"
+    claims.write_text(json.dumps({"1.json": {"agent": "Excel_Expert", "step": 0}}))
+    folder = shared_data / "whowhen-dev" / "Algorithm-Generated"
+    code, out, _ = run_cli(
+        ["validate", str(folder), "--claims", str(claims), "--reference", "annotation"], capsys
+    )
+    assert code == 0 and "scored against annotation" in out

@@ -168,7 +168,7 @@ def _always_ok(world: Any, address: str) -> bool:
     """A factual call that succeeds whatever its inputs: default mechanism, no timeout, and
     recorded noise below ``p_recover`` (so repairing it changes nothing in any world)."""
     run = getattr(world, "run", None)
-    if run is None:
+    if run is None or run.interventions:  # a planted fault may change the mechanism
         return False
     rec = next((r for r in run.records if r.address == address), None)
     if rec is None or rec.kind not in ("tool", "llm"):
