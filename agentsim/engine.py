@@ -197,6 +197,7 @@ def _drive(ctx: Context, gen: Any) -> Gen:
         return gen, None
     send: Any = None
     throw: BaseException | None = None
+    s = ctx._s
     while True:
         try:
             req = gen.throw(throw) if throw is not None else gen.send(send)
@@ -207,7 +208,20 @@ def _drive(ctx: Context, gen: Any) -> Gen:
             return None, f"{type(exc).__name__}: {exc}"
         try:
             if type(req) is _Call:
-                send = yield from _dispatch(ctx, req)
+                tool = req.tool
+                if (
+                    tool.plain
+                    and s.ivs is None
+                    and s.override is None
+                    and s.halted is None
+                    and s.steps < s.max_steps
+                ):
+                    # the commonest call, straight to its specialised dispatch (one generator
+                    # layer less); _dispatch makes the same choice for every other caller
+                    s.steps += 1
+                    send = yield from _plain_call(ctx, s, req, tool)
+                else:
+                    send = yield from _dispatch(ctx, req)
             else:
                 send = yield from _execute(ctx, req)
         except _Halt:
@@ -322,26 +336,26 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     address = req.address
     sk, draw = s.seed_key, s.draw
     inputs_ok = True
-    parents = []
     for x in req.inputs:
-        if type(x) is Result:
-            parents.append(x.address)
-            if not x.ok:
-                inputs_ok = False
-    u_ok = _noise._finish(sk, _noise._site_key(address, "ok"), draw)
-    recorded = {"ok": u_ok}
+        if type(x) is Result and not x.ok:
+            inputs_ok = False
+            break
+    site_ok, site_lat = _noise.call_sites(address)
+    u_ok = _noise._finish(sk, site_ok, draw)
     ok = u_ok < (tool.p_ok if inputs_ok else tool.p_recover)
     d = tool.latency_dist
+    u_lat = None
     if type(d) is Fixed:
         latency = d.value
     else:
-        u = _noise._finish(sk, _noise._site_key(address, "latency"), draw)
-        recorded["latency"] = u
-        latency = -d.mean * math.log1p(-u) if type(d) is Exponential else d.ppf(u)
+        u_lat = _noise._finish(sk, site_lat, draw)
+        latency = -d.mean * math.log1p(-u_lat) if type(d) is Exponential else d.ppf(u_lat)
     cost = tool.cost
     start = env._now
     if s.keep:
+        parents = [x.address for x in req.inputs if type(x) is Result]
         rec = Rec(address, tool.kind, tool.name, ctx.address, ctx.name, start, parents)
+        rec.noise = {"ok": u_ok} if u_lat is None else {"ok": u_ok, "latency": u_lat}
         s.records.append(rec)
     else:
         rec = None
@@ -359,7 +373,6 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
         yield env.timeout(latency)
     except simpy.Interrupt as intr:
         if rec is not None:
-            rec.noise = recorded
             _finish_halted(rec, env._now, intr.cause, None)
         raise (
             intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
@@ -367,7 +380,7 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     now = env._now
     if rec is not None:
         rec.end = now
-        rec.ok, rec.value, rec.error, rec.cost, rec.noise = ok, value, error, cost, recorded
+        rec.ok, rec.value, rec.error, rec.cost = ok, value, error, cost
     ctx.cost += cost
     return Result(ok, value, now - start, cost, error, address)
 

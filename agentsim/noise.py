@@ -75,6 +75,12 @@ def _site_key(address: str, slot: str) -> int:
     return _mix(_mix(key_hash(address) ^ _GOLDEN) ^ key_hash(slot))
 
 
+@lru_cache(maxsize=1 << 16)
+def call_sites(address: str) -> tuple[int, int]:
+    """The site keys of a call's ``ok`` and ``latency`` slots (one cache look-up for both)."""
+    return _site_key(address, "ok"), _site_key(address, "latency")
+
+
 @lru_cache(maxsize=1 << 12)
 def _seed_key(seed: int) -> int:
     if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed <= MAX_SEED:
