@@ -11,7 +11,8 @@ from that posterior, slot by slot, under the scenario's mechanisms:
 * ``latency``: the observed service time ``x`` fixes the uniform at ``cdf(x)``; a call that
   timed out, or was cancelled after ``x`` seconds, only says the uniform is above ``cdf(x)``;
 * ``choice:<option>`` of a Gumbel-max decision: the top-down posterior given the option
-  chosen (Oberst & Sontag 2019), using the weights recorded on the span;
+  chosen (Oberst & Sontag 2019), using the weights recorded on the span (a decision that was
+  cancelled before it decided observed nothing, and keeps its prior);
 * a custom mechanism: rejection sampling of its slots until it reproduces the recorded
   success flag.
 
@@ -104,7 +105,9 @@ def posterior_noise(
             continue
         tool = _tool_for(span, scenario)
         slots: dict[str, float] = {}
-        if span.kind == "choice":
+        if span.kind == "choice" and span.status != "done":
+            pass  # cancelled before it decided: the trace says nothing about its noise
+        elif span.kind == "choice":
             weights = span.attributes.get("weights")
             if not isinstance(weights, dict) or span.value not in weights:
                 raise UnanswerableError(

@@ -16,8 +16,8 @@ any failing one to a minimal example:
   :class:`~agentsim.structural.StructuralModel`, with equations given as truth tables.
 
 Every strategy takes keyword-only arguments with small defaults, and all randomness comes from
-hypothesis, so a failure replays exactly. This module needs ``hypothesis`` (install
-``agentsim[test]`` or ``hypothesis`` itself); nothing else in agentsim imports it.
+hypothesis, so a failure replays exactly. This module needs ``hypothesis`` (an optional
+dependency of agentsim); nothing else in agentsim imports it.
 
 Examples
 --------
@@ -136,10 +136,22 @@ def workflows(
     tool_list = list(tools)
 
     # ``mult`` is how many times the subtree may run (the product of the enclosing retries'
-    # attempts), so a call spends ``mult`` of the budget.
+    # attempts), so a call spends ``mult`` of the budget. While a child is drawn, ``mult`` is
+    # held back for each later sibling (every sibling makes at least one call): the budget
+    # never goes negative, so a run makes at most ``max_calls`` calls.
     def call(mult: int) -> wf.Flow:
         budget[0] -= mult
         return wf.call(draw(st.sampled_from(tool_list)))
+
+    def siblings(mult: int, make: Callable[[], wf.Flow], k: int = 0) -> list[wf.Flow]:
+        """``k`` children (1 to 3 when 0), made in order, each within the budget."""
+        k = k or draw(st.integers(1, max(1, min(3, budget[0] // mult))))
+        budget[0] -= (k - 1) * mult
+        out = []
+        for i in range(k):
+            budget[0] += mult if i else 0
+            out.append(make())
+        return out
 
     def branch(depth: int, mult: int, parent: str) -> wf.Flow:
         options = ["call"]
@@ -153,8 +165,7 @@ def workflows(
         # A par "all" may only be a branch of another par "all" (see workflow.par).
         modes: list[_Mode] = ["any", "all"] if parent == "all" else ["any"]
         mode = draw(st.sampled_from(modes))
-        k = draw(st.integers(1, 3))
-        return wf.par(*(branch(depth + 1, mult, mode) for _ in range(k)), mode=mode)
+        return wf.par(*siblings(mult, lambda: branch(depth + 1, mult, mode)), mode=mode)
 
     def node(depth: int, mult: int) -> wf.Flow:
         if budget[0] < 2 * mult or depth >= max_depth:
@@ -163,24 +174,25 @@ def workflows(
         if kind == "call":
             return call(mult)
         if kind == "seq":
-            return wf.seq(*(node(depth + 1, mult) for _ in range(draw(st.integers(1, 3)))))
+            return wf.seq(*siblings(mult, lambda: node(depth + 1, mult)))
         if kind == "par":
             mode = draw(st.sampled_from(_MODES))
-            k = draw(st.integers(1, 3))
-            return wf.par(*(branch(depth + 1, mult, mode) for _ in range(k)), mode=mode)
+            return wf.par(*siblings(mult, lambda: branch(depth + 1, mult, mode)), mode=mode)
         if kind == "retry":
             top = min(max_retries, budget[0] // mult - 1)
             n = draw(st.integers(1, max(1, top)))
             return wf.retry(node(depth + 1, mult * (n + 1)), n=n)
         if kind == "fallback":
-            return wf.fallback(node(depth + 1, mult), node(depth + 1, mult))
+            primary, backup = siblings(mult, lambda: node(depth + 1, mult), k=2)
+            return wf.fallback(primary, backup)
         if kind == "subagent":
             return wf.subagent(f"s{next(names)}", node(depth + 1, mult))
-        k = draw(st.integers(1, 3))
-        weights = [draw(st.sampled_from([1.0, 2.0, 3.0])) for _ in range(k)]
+        # Only one option runs, but each spends from the budget: a simple, safe bound.
+        options = siblings(mult, lambda: node(depth + 1, mult))
+        weights = [draw(st.sampled_from([1.0, 2.0, 3.0])) for _ in options]
         return wf.choose(
             f"pick{next(names)}",
-            {f"x{i}": (w, node(depth + 1, mult)) for i, w in enumerate(weights)},
+            {f"x{i}": (w, f) for i, (w, f) in enumerate(zip(weights, options, strict=True))},
         )
 
     return node(0, 1)
