@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
@@ -133,17 +134,21 @@ def summary_table(batch: Any) -> Table:
 def trace_tree(trace: Any, title: str | None = None) -> Tree:
     """A trace as a rich tree: one line per span with times and failures."""
     label = title or f"trace {trace.trace_id or ''} ({trace.source})"
-    tree = Tree(f"[bold]{label}[/bold]")
+    tree = Tree(f"[bold]{escape(label)}[/bold]")
     nodes: dict[str | None, Tree] = {None: tree}
     known = {s.address for s in trace.spans}
     for s in trace.spans:
         parent = s.parent if s.parent in known else None
-        mark = "[green]ok[/green]" if s.ok else f"[red]FAILED[/red] {s.error or ''}"
+        error = escape(s.error or "")  # imported names and errors may hold [brackets]
+        mark = "[green]ok[/green]" if s.ok else f"[red]FAILED[/red] {error}"
         if s.status != "done":
-            mark = f"[yellow]{s.status}[/yellow] {s.error or ''}"
+            mark = f"[yellow]{s.status}[/yellow] {error}"
         extra = f" queued {s.queued:.2f}s" if s.queued > 0 else ""
-        value = f" -> {s.value!r}" if s.kind == "choice" else ""
-        line = f"{s.address} [dim]{s.kind}[/dim] {s.start:.2f}-{s.end:.2f}s {mark}{value}{extra}"
+        value = escape(f" -> {s.value!r}") if s.kind == "choice" else ""
+        line = (
+            f"{escape(s.address)} [dim]{s.kind}[/dim] {s.start:.2f}-{s.end:.2f}s "
+            f"{mark}{value}{extra}"
+        )
         node = nodes.get(parent, tree).add(line)
         nodes[s.address] = node
     return tree
@@ -153,7 +158,7 @@ def _print_outcomes(title: str, outcomes: dict[str, Any]) -> None:
     vals = ", ".join(
         f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in outcomes.items()
     )
-    out.print(f"[bold]{title}[/bold]: {vals}")
+    out.print(f"[bold]{escape(title)}[/bold]: {escape(vals)}")
 
 
 # -- parsing ----------------------------------------------------------------------------
@@ -233,7 +238,7 @@ def show(
         if tr.outcomes:
             _print_outcomes("outcomes", tr.outcomes)
         for w in tr.attributes.get("warnings", []) or []:
-            out.print(f"[yellow]warning[/yellow]: {w}")
+            out.print(f"[yellow]warning[/yellow]: {escape(str(w))}")
 
 
 @app.command()
@@ -260,7 +265,7 @@ def whatif(
     _print_outcomes("counterfactual", cf.outcomes)
     out.print(str(cf.diff(factual)), markup=False)
     if cf.unaligned:
-        out.print(f"unaligned (interventional noise): {', '.join(cf.unaligned)}")
+        out.print(f"unaligned (interventional noise): {', '.join(cf.unaligned)}", markup=False)
 
 
 @app.command()
@@ -305,7 +310,9 @@ def attribute(
             out.print(str(c), markup=False)
     elif name in ("decisive", "decisive_error"):
         locus = attribute_fn(world, method="decisive", outcome=outcome)
-        out.print(str(locus) if locus else "no single repair turns this run into a success")
+        out.print(
+            str(locus) if locus else "no single repair turns this run into a success", markup=False
+        )
     else:
         raise UserError(
             f"unknown --method {method!r}; use shapley, banzhaf, but-for, actual, decisive"
@@ -324,9 +331,12 @@ def import_(
     traces = _load_traces(file, fmt)
     for tr in traces:
         n_err = sum(1 for s in tr.spans if not s.ok)
-        out.print(f"{tr.trace_id or file}: {tr.source}, {len(tr.spans)} spans, {n_err} failed")
+        out.print(
+            f"{tr.trace_id or file}: {tr.source}, {len(tr.spans)} spans, {n_err} failed",
+            markup=False,
+        )
         for w in tr.attributes.get("warnings", []) or []:
-            out.print(f"[yellow]warning[/yellow]: {w}")
+            out.print(f"[yellow]warning[/yellow]: {escape(str(w))}")
     if out_file:
         if len(traces) > 1 and not out_file.endswith(".jsonl"):
             raise UserError(f"{file!r} holds {len(traces)} traces; give an --out ending .jsonl")
@@ -411,7 +421,7 @@ def demo(
     first = next((s for s in failed.trace.calls() if not s.ok), None)
     if first is not None:
         cf = counterfactual(failed, repair(first.address))
-        out.print(f"\n[bold]what if {first.address} had succeeded?[/bold]")
+        out.print(f"\n[bold]what if {escape(first.address)} had succeeded?[/bold]")
         out.print(str(cf.diff(failed)), markup=False)
     locus = decisive_error(failed)
     out.print(

@@ -235,18 +235,24 @@ class Attribution(BaseModel):
     def __rich__(self) -> Table:
         """A rich table of the players, largest absolute value first."""
         from rich.table import Table
+        from rich.text import Text
 
-        table = Table(title=f"Attribution of {self.outcome!r}", caption=self._describe())
+        # Text cells: player names and intervals hold brackets that are not rich markup.
+        table = Table(
+            title=Text(f"Attribution of {self.outcome!r}"), caption=Text(self._describe())
+        )
         table.add_column("player")
         table.add_column("value", justify="right")
         if not self.exact:
             table.add_column("interval", justify="right")
         for player, value in self.top(len(self.values)):
-            cells: list[Any] = [player, f"{value:+.4f}"]
+            cells: list[Any] = [Text(player), Text(f"{value:+.4f}")]
             if not self.exact:
                 interval = self.ci[player]
                 cells.append(
-                    "exact" if interval is None else f"[{interval[0]:+.4f}, {interval[1]:+.4f}]"
+                    Text(
+                        "exact" if interval is None else f"[{interval[0]:+.4f}, {interval[1]:+.4f}]"
+                    )
                 )
             table.add_row(*cells)
         return table
