@@ -51,6 +51,14 @@ class Search:
 
     def __init__(self, world: FiniteWorld, effect: Effect) -> None:
         if not isinstance(world, FiniteWorld):
+            # a simulated Run or an imported Trace: its world is a FiniteWorld over its calls
+            from agentsim.run import Run
+            from agentsim.trace import Trace
+            from agentsim.worlds import as_world
+
+            if isinstance(world, Run | Trace):
+                world = as_world(world)
+        if not isinstance(world, FiniteWorld):
             raise AttributionError(
                 f"actual causation needs a FiniteWorld (variables, domains, evaluate), "
                 f"not {type(world).__name__}; wrap the model in agentsim.StructuralModel"

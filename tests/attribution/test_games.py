@@ -214,3 +214,13 @@ def test_games_on_a_finite_scm_flip_binary_variables() -> None:
     # overdetermination: neither alone is but-for, together they are; Shapley splits evenly
     assert asim.but_for(m, outcome="FF").values == {"MD": 0.0, "L": 0.0}
     assert asim.shapley(m, outcome="FF").values == {"MD": -0.5, "L": -0.5}
+
+
+def test_actual_causes_accept_a_run_directly() -> None:
+    run = _both_bad(_and_scenario())
+    causes = asim.actual_causes(run, effect={"success": 0.0}, max_size=2)
+    # failure = (a failed) and (b failed): like the conjunctive forest fire, each failure
+    # alone is a cause (repairing it alone saves the run), with responsibility 1
+    assert [sorted(c.variables) for c in causes] == [["main#0/a#0"], ["main#0/b#0"]]
+    assert [c.responsibility for c in causes] == [1.0, 1.0]
+    assert asim.is_actual_cause(run, cause={"main#0/a#0": False}, effect={"success": 0.0})
