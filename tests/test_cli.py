@@ -156,8 +156,9 @@ def test_validate_command(
     assert code == 0 and "scored against annotation" in out
 
 
-def test_bracketed_names_survive_printing(shared_data: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_bracketed_names_survive_printing(
+    shared_data: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     trace = shared_data / "traces" / "langfuse_export" / "google-adk-2025-08-28.trace.json"
     code, out, _ = run_cli(["show", str(trace)], capsys)
     assert code == 0 and "invocation_[hello_app]#0" in out
