@@ -41,6 +41,10 @@ class UserError(AgentSimError):
 def load_scenario(spec: str) -> Any:
     """Load ``scenario`` from a Python file path or a module name.
 
+    Whatever the file raises while it is imported (a syntax error, a missing module, any
+    exception at module level) becomes a :class:`~agentsim.errors.ScenarioError` naming the
+    file; ``KeyboardInterrupt`` and ``SystemExit`` pass through.
+
     >>> load_scenario("no/such/file.py")
     Traceback (most recent call last):
     ...
@@ -49,21 +53,27 @@ def load_scenario(spec: str) -> Any:
     from agentsim.scenario import Scenario
 
     path = Path(spec)
+    if path.is_dir():
+        raise UserError(
+            f"scenario path {spec!r} is a directory; give a Python file that defines "
+            "`scenario` (such as scenarios/support_desk.py) or a module name"
+        )
     if spec.endswith(".py") or path.exists():
         if not path.is_file():
             raise UserError(f"scenario file {spec!r} does not exist")
-        name = f"_agentsim_scenario_{abs(hash(str(path.resolve())))}"
-        module_spec = importlib.util.spec_from_file_location(name, path)
-        if module_spec is None or module_spec.loader is None:
-            raise UserError(f"cannot import {spec!r} as a Python file")
-        module = importlib.util.module_from_spec(module_spec)
-        sys.modules[name] = module
-        module_spec.loader.exec_module(module)
+        module = _import_file(spec, path)
     else:
         try:
             module = importlib.import_module(spec)
-        except ImportError as exc:
-            raise UserError(f"cannot import scenario module {spec!r}: {exc}") from None
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not (spec + ".").startswith(exc.name + "."):
+                raise ScenarioError(_import_failure("scenario module", spec, exc)) from exc
+            raise UserError(
+                f"no scenario file or module {spec!r}; give a path to a .py file or an "
+                "importable module name"
+            ) from None
+        except Exception as exc:
+            raise ScenarioError(_import_failure("scenario module", spec, exc)) from exc
     sc = getattr(module, "scenario", None)
     if not isinstance(sc, Scenario):
         raise UserError(
@@ -71,6 +81,41 @@ def load_scenario(spec: str) -> Any:
             "module level"
         )
     return sc
+
+
+def _import_file(spec: str, path: Path) -> Any:
+    """Execute a scenario file as a fresh module, turning its failures into ScenarioError."""
+    name = f"_agentsim_scenario_{abs(hash(str(path.resolve())))}"
+    module_spec = importlib.util.spec_from_file_location(name, path)
+    if module_spec is None or module_spec.loader is None:
+        raise UserError(
+            f"cannot import {spec!r} as a Python file; give a .py file that defines `scenario`"
+        )
+    module = importlib.util.module_from_spec(module_spec)
+    sys.modules[name] = module
+    try:
+        module_spec.loader.exec_module(module)
+    except Exception as exc:  # user code: anything may fail; BaseException still escapes
+        sys.modules.pop(name, None)
+        raise ScenarioError(_import_failure("scenario file", spec, exc)) from exc
+    return module
+
+
+def _import_failure(kind: str, spec: str, exc: Exception) -> str:
+    """One line naming what failed to import, the exception, and the fix.
+
+    >>> _import_failure("scenario file", "x.py", KeyError("k"))
+    "scenario file 'x.py' failed to import: KeyError: 'k'; fix the scenario file"
+    """
+    if isinstance(exc, SyntaxError):
+        detail = f"{exc.msg} ({exc.filename}, line {exc.lineno})"
+    else:
+        detail = str(exc) or "(no message)"
+    # main() prints only the first line of an error, so the message must be one line
+    if isinstance(exc, AgentSimError):  # its message already names the value and the fix
+        return " ".join(f"{kind} {spec!r} failed to import: {detail}".split())
+    detail = " ".join(detail.split())
+    return f"{kind} {spec!r} failed to import: {type(exc).__name__}: {detail}; fix the {kind}"
 
 
 def is_scenario_spec(spec: str) -> bool:
@@ -82,11 +127,16 @@ def is_scenario_spec(spec: str) -> bool:
 
 
 def _load_traces(path: str, fmt: str | None = None) -> list[Any]:
-    """Every trace of a file (or of a folder's files), in any supported format."""
+    """Every trace of one file, in any supported format; a directory is refused."""
     from agentsim.ingest import load_traces
 
     if not Path(path).exists():
         raise UserError(f"trace file {path!r} does not exist")
+    if Path(path).is_dir():  # the loader would read the whole tree below it
+        raise UserError(
+            f"{path!r} is a directory; give a trace file, such as one of the .json or .jsonl "
+            "files in it"
+        )
     traces = load_traces(path, format=fmt)
     if not traces:
         raise UserError(f"{path!r} holds no trace")
