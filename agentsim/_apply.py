@@ -40,8 +40,6 @@ class Compiled:
         self.interventions = interventions
         self._tools: dict[tuple[int, Intervention], Tool] = {}
         self.matched: set[Intervention] = set()
-        self.only_session: int | None = None
-        """When set, the interventions apply to that session of a coupled batch only."""
         # Index the targets once, so that matching a call costs two dict look-ups in the
         # common case (exact addresses and tool names), not a scan with fnmatch.
         self._exact: dict[str, list[tuple[int, Intervention]]] = {}
@@ -55,6 +53,8 @@ class Compiled:
                 else:
                     self._exact.setdefault(t, []).append((i, iv))
             elif not iv.agent_result:
+                if iv.kind == "replace" and t in scenario.agents:
+                    continue  # replaces the agent's function (agent_function), not its calls
                 self._names.setdefault(t, []).append((i, iv))
         self._agent_names = frozenset(self._names) & frozenset(scenario.agents)
 

@@ -94,16 +94,30 @@ def replay(run: Run, ivs: tuple[Intervention, ...], *, keep: bool = True) -> Run
     inputs = dict(ctx.inputs)
     peers: list[Run] = []
     if ctx.coupled:
-        # Contention couples the sessions of a load batch: re-simulate all of them, with the
-        # interventions applied to this run's session only.
-        if compiled is not None:
-            compiled.only_session = ctx.index
+        # Contention couples the sessions of a load batch: re-simulate all of them. Each
+        # session keeps the interventions of its own world (the batch's, or those an earlier
+        # counterfactual gave it); the new ones apply to this run's session only.
+        n = len(ctx.seeds)
+        worlds = (
+            [tuple(p.interventions) for p in run.peers]
+            if len(run.peers) == n
+            else [tuple(run.interventions)] * n
+        )
+        worlds[ctx.index] = ivs
+        sets: dict[tuple[Intervention, ...], Any] = {ivs: compiled}
+        for w in worlds:
+            if w not in sets:
+                sets[w] = compile_interventions(sc, w) if w else None
         sessions = execute(
-            sc, list(ctx.seeds), inputs, compiled, arrival_times=list(ctx.arrival_times) or None
+            sc,
+            list(ctx.seeds),
+            inputs,
+            per_session=[sets[w] for w in worlds],
+            arrival_times=list(ctx.arrival_times) or None,
         )
         s = sessions[ctx.index]
         peers = [
-            make_run(sc, other, replace_index(ctx, i), (), keep=False)
+            make_run(sc, other, replace_index(ctx, i), worlds[i], keep=False)
             for i, other in enumerate(sessions)
         ]
     else:

@@ -106,17 +106,19 @@ class Rec:
 class Kernel:
     """One SimPy environment and its shared resources (tool capacity)."""
 
-    def __init__(self, scenario: Scenario, interventions: Any) -> None:
+    def __init__(self, scenario: Scenario) -> None:
         self.env = simpy.Environment()
         self.scenario = scenario
-        self.ivs = interventions
-        self._resources: dict[str, simpy.Resource] = {}
+        self._resources: dict[tuple[str, int | None], simpy.Resource] = {}
 
     def resource(self, tool: Tool) -> simpy.Resource:
-        res = self._resources.get(tool.name)
+        """The shared capacity of ``tool``: one pool per tool name and capacity, so that an
+        intervention that changes a tool's capacity gives its calls a pool of that size."""
+        key = (tool.name, tool.capacity)
+        res = self._resources.get(key)
         if res is None:
             res = simpy.Resource(self.env, capacity=tool.capacity or 1)
-            self._resources[tool.name] = res
+            self._resources[key] = res
         return res
 
 
@@ -153,12 +155,11 @@ class Session:
         t0: float,
         override: dict[str, dict[str, float]] | None,
         draw: int,
+        ivs: Any,
     ) -> None:
         self.kernel = kernel
         self.env = kernel.env
-        ivs = kernel.ivs
-        only = getattr(ivs, "only_session", None)
-        self.ivs = ivs if only is None or only == index else None
+        self.ivs = ivs
         self.scenario = kernel.scenario
         self.seed = seed
         self.seed_key = _noise._seed_key(seed)
@@ -293,11 +294,12 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     s.records.append(rec)
     ok, value, latency, cost, error, forced = fields
     start = env.now
-    timeout = None if type(req) is _Wait or forced else req.tool.timeout
-    res = s.kernel.resource(req.tool) if type(req) is not _Wait and req.tool.capacity else None
+    # timeout and capacity are those of the effective mechanism (after replace/set_params)
+    timeout = None if type(req) is _Wait else tool.timeout
+    res = s.kernel.resource(tool) if type(req) is not _Wait and tool.capacity else None
     try:
         if res is None:
-            if timeout is not None and latency > timeout:
+            if timeout is not None and latency > timeout and not forced:
                 yield env.timeout(timeout)
                 ok, value, error = False, None, f"timeout after {timeout:g}s"
             else:
@@ -307,10 +309,19 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
                 if timeout is None:
                     yield slot
                 else:
+                    # A forced result (repair, do(ok=True)) ignores the timeout but schedules
+                    # the same timer, so that the event queue, and with it the order of
+                    # simultaneous events elsewhere in the run, is that of the factual call.
                     yield slot | env.timeout(timeout)
+                    if forced and not slot.triggered:
+                        yield slot
                 rec.queued = env.now - start
                 remaining = None if timeout is None else timeout - rec.queued
-                if remaining is not None and (not slot.triggered or latency > remaining):
+                if (
+                    not forced
+                    and remaining is not None
+                    and (not slot.triggered or latency > remaining)
+                ):
                     if slot.triggered:
                         yield env.timeout(remaining)
                     ok, value, error = False, None, f"timeout after {timeout:g}s"
@@ -410,7 +421,7 @@ def _spawn(ctx: Context, req: _Spawn) -> Gen:
     s = ctx._s
     s.step()
     env = s.kernel.env
-    ivs = s.kernel.ivs
+    ivs = s.ivs
     agent = req.agent
     fn = agent.fn
     if ivs is not None:
@@ -503,7 +514,6 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
     ctx = Context(s, address, agent.name, frozenset({agent.name}))
     rec = Rec(address, "agent", agent.name, None, agent.name, env.now, [])
     s.records.append(rec)
-    ivs = s.kernel.ivs
     ivs = s.ivs
     fn = ivs.agent_function(agent, address, agent.fn) if ivs is not None else agent.fn
     try:
@@ -548,22 +558,26 @@ def execute(
     override: dict[int, dict[str, dict[str, float]]] | None = None,
     draw: int = 0,
     record_calls: bool = True,
+    per_session: list[Any] | None = None,
 ) -> list[Session]:
     """Simulate sessions in one environment (coupled when ``arrival_times`` is given).
 
     ``record_calls=False`` skips the span records of plain calls (when nothing will read
     the trace: no trace kept and no user outcome). ``interventions`` is a compiled
-    intervention set (see :mod:`agentsim._apply`) or ``None``. ``override`` maps a session
+    intervention set (see :mod:`agentsim._apply`) or ``None``; ``per_session``, when given,
+    holds one such set per session instead (a counterfactual of one session of a coupled
+    batch intervenes on that session only). ``override`` maps a session
     index to per-address noise (abduction); addresses it does not cover draw ``draw`` of the
     field.
     """
-    kernel = Kernel(scenario, interventions)
+    kernel = Kernel(scenario)
     agent = scenario.entry
     sessions: list[Session] = []
     times = arrival_times or [0.0] * len(seeds)
     for i, seed in enumerate(seeds):
         ovr = override.get(i) if override else None
-        session = Session(kernel, seed, i, times[i], ovr, draw)
+        ivs = interventions if per_session is None else per_session[i]
+        session = Session(kernel, seed, i, times[i], ovr, draw, ivs)
         session.keep = record_calls
         sessions.append(session)
     if arrival_times is None:
