@@ -165,17 +165,26 @@ class ScenarioWorld:
 
     @staticmethod
     def _all_ok(world: Run, targets: Sequence[str]) -> bool:
-        from agentsim.interventions import agent_names_of, target_matches
+        """Whether repairing ``targets`` in ``world`` would change nothing: every call they
+        match succeeded (a cancelled or unfinished one counts as not), and so did every agent
+        instance an address or glob among them matches (a repair forces its result too)."""
+        import fnmatch
+
+        from agentsim.interventions import agent_names_of, is_pattern, target_matches
 
         for r in world.records:
-            if r.kind in ("tool", "llm") and not r.ok and r.status == "done":
+            if r.kind in ("tool", "llm"):
+                if r.ok and r.status == "done":
+                    continue
                 names = agent_names_of(r.address)
                 if any(target_matches(t, r.address, r.name, names) for t in targets):
                     return False
-            elif r.kind in ("tool", "llm") and r.status != "done":
-                names = agent_names_of(r.address)
-                if any(target_matches(t, r.address, r.name, names) for t in targets):
-                    return False  # a cancelled or unfinished call: its repair may matter
+            elif (
+                r.kind == "agent"
+                and not r.ok
+                and any(is_pattern(t) and fnmatch.fnmatchcase(r.address, t) for t in targets)
+            ):
+                return False
         return True
 
     def players(self, kind: str = "calls") -> list[str]:

@@ -75,10 +75,12 @@ def _solve(
         )
     if game == "resample":
         notes.append(f"resample game: each coalition value averages {samples} common draws")
-    used = _evaluations(w) - before
     update: dict[str, Any] = {"notes": notes}
-    if used:
-        update["evaluations"] = used
+    if hasattr(w, "evaluations"):
+        # the world counts what it actually replayed (cached worlds are free), and that
+        # count, zero included, is the cost of this answer; otherwise the solver's count of
+        # value-function calls stands
+        update["evaluations"] = _evaluations(w) - before
     return result.model_copy(update=update)
 
 

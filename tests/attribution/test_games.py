@@ -224,3 +224,15 @@ def test_actual_causes_accept_a_run_directly() -> None:
     assert [sorted(c.variables) for c in causes] == [["main#0/a#0"], ["main#0/b#0"]]
     assert [c.responsibility for c in causes] == [1.0, 1.0]
     assert asim.is_actual_cause(run, cause={"main#0/a#0": False}, effect={"success": 0.0})
+
+
+def test_evaluations_count_the_worlds_replayed_even_when_none_were() -> None:
+    from agentsim.worlds import ScenarioWorld
+
+    run = _both_bad(_and_scenario())
+    world = ScenarioWorld(run)
+    first = asim.shapley(world)
+    # the AND failure: {a}, {b}, {a, b} are replayed; the empty coalition is the run itself
+    assert first.evaluations == 3
+    again = asim.shapley(world)  # every world is cached now
+    assert again.values == first.values and again.evaluations == 0
