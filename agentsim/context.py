@@ -78,12 +78,13 @@ class Context:
     Addresses are assigned when the request is created, in program order.
     """
 
-    __slots__ = ("_counts", "_s", "address", "agent_names", "cost", "name")
+    __slots__ = ("_counts", "_s", "_tools", "address", "agent_names", "cost", "name")
 
     def __init__(
         self, session: Session, address: str, name: str, agent_names: frozenset[str]
     ) -> None:
         self._s = session
+        self._tools = session.scenario.tools
         self.address = address
         self.name = name
         self.agent_names = agent_names
@@ -101,13 +102,20 @@ class Context:
         return float(self._s.kernel.env.now) - self._s.t0
 
     def call(self, tool: Tool | str, *inputs: Any) -> _Call:
-        """Call a tool or model; Results among ``inputs`` are its data-flow parents."""
-        t = tool if type(tool) is Tool else self._s.scenario.resolve_tool(tool)
+        """Call a tool or model; Results among ``inputs`` are its data-flow parents.
+
+        A tool is identified by its name in the running scenario: a Tool object resolves to
+        the scenario's tool of that name (so code written against another version of the
+        scenario calls this version's tools)."""
+        t = self._tools.get(tool.name, tool) if type(tool) is Tool else self._resolve(tool)
         name = t.name
         counts = self._counts
         k = counts.get(name, 0)
         counts[name] = k + 1
         return _Call(t, f"{self.address}/{name}#{k}", inputs)
+
+    def _resolve(self, tool: Any) -> Tool:
+        return self._s.scenario.resolve_tool(tool)
 
     def choose(self, model: Tool | str, weights: Any, inputs: Iterable[Any] = ()) -> _Choose:
         """A categorical decision by ``model`` (Gumbel-max); ``weights`` is a dict of option

@@ -315,9 +315,12 @@ class Scenario:
         return ["success", "latency", "cost", *self.outcomes]
 
     def resolve_agent(self, agent: Any) -> Agent:
-        """Find a registered agent from an Agent, its function or its name."""
+        """Find a registered agent from an Agent, its function or its name.
+
+        Agents are identified by name: an Agent object resolves to this scenario's agent of
+        that name when there is one."""
         if isinstance(agent, Agent):
-            return agent
+            return self.agents.get(agent.name, agent)
         if isinstance(agent, str):
             if agent in self.agents:
                 return self.agents[agent]
@@ -333,9 +336,12 @@ class Scenario:
         raise ScenarioError(f"{agent!r} is not an agent of scenario {self.name!r}")
 
     def resolve_tool(self, tool: Any) -> Tool:
-        """Find a registered tool from a Tool or its name."""
+        """Find a registered tool from a Tool or its name.
+
+        Tools are identified by name: a Tool object resolves to this scenario's tool of that
+        name when there is one."""
         if isinstance(tool, Tool):
-            return tool
+            return self.tools.get(tool.name, tool)
         if isinstance(tool, str) and tool in self.tools:
             return self.tools[tool]
         raise ScenarioError(

@@ -8,6 +8,11 @@ as interventions (``replace``), so ``v(∅)`` is the old scenario and ``v(N)`` t
 Shapley values split the total change ``v(N) - v(∅)`` among the changes, like DoWhy's
 distribution-change attribution but with the exact mechanisms known.
 
+Tools and agents are identified by name inside the scenario that runs (see
+:meth:`~agentsim.context.Context.call`): the new code of a changed agent, run in the old
+scenario, calls the old scenario's tools and sub-agents unless their changes are in the
+coalition too, so each change is credited with its own effect only.
+
 Every coalition is simulated on the same ``n`` seeds (common random numbers), so the Shapley
 value of each change can be computed *per run*, and its confidence interval comes from the
 run-to-run spread of those per-run values.

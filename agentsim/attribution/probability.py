@@ -8,6 +8,7 @@ For a binary cause ``X = x`` (a call's success flag) and effect ``Y = y`` (an ou
 * **PS**, the probability of sufficiency, ``P(Y_x = y | X = x', Y != y)``: among runs where
   neither happened, how often would forcing the cause have produced the effect?
 * **PNS**, ``P(Y_x = y, Y_{x'} != y)``: how often is the cause both necessary and sufficient?
+  Runs that never make the call count in its denominator (there the cause is neither).
 
 In a simulated scenario every run is an SCM with known noise, so these are computed exactly
 run by run (two counterfactuals per run) and estimated over the population with Wilson
@@ -67,7 +68,11 @@ def _population(
     for run in scenario.simulate(n, seed, progress=False):
         rec = next((r for r in run.records if r.address == address), None)
         if rec is None:
-            continue  # the cause variable does not exist in this run
+            # The call never happens in this run, so setting it changes nothing (every other
+            # noise is held fixed): no cause to condition PN or PS on, and for PNS a run in
+            # which the cause is neither necessary nor sufficient.
+            total += mode == "pns"
+            continue
         xr, yr = bool(rec.ok), run.outcome(outcome) == y
         if mode == "pn":
             if xr != x or not yr:

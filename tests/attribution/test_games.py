@@ -236,3 +236,49 @@ def test_evaluations_count_the_worlds_replayed_even_when_none_were() -> None:
     assert first.evaluations == 3
     again = asim.shapley(world)  # every world is cached now
     assert again.values == first.values and again.evaluations == 0
+
+
+def test_pns_counts_runs_that_never_make_the_call() -> None:
+    # b is called only after a succeeds; success needs both. Where a succeeded (0.5), b is
+    # necessary and sufficient; where a failed, b never runs and is neither: PNS = 0.5
+    sc = asim.Scenario("gated")
+    a, b = sc.tool("a", p_ok=0.5), sc.tool("b", p_ok=0.5)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        x = yield ctx.call(a)
+        if not x.ok:
+            return False
+        return (yield ctx.call(b, x))
+
+    est = pns(sc, {"main#0/b#0": True}, {"success": 1.0}, n=2000)
+    assert est.n == 2000 and est.contains(0.5) and est.high < 0.6
+
+
+def test_a_changed_agent_is_credited_with_its_own_change_only() -> None:
+    # version 2 raises search's reliability and rewrites main without changing what it does;
+    # the new main, run in version 1, must call version 1's search
+    def version(p_search: float, rewritten: bool) -> asim.Scenario:
+        sc = asim.Scenario("v")
+        s = sc.tool("search", p_ok=p_search)
+
+        if rewritten:
+
+            @sc.agent
+            def main(ctx):  # type: ignore[no-untyped-def]
+                hit = yield ctx.call(s)
+                return hit
+
+        else:
+
+            @sc.agent
+            def main(ctx):  # type: ignore[no-untyped-def]
+                return (yield ctx.call(s))
+
+        return sc
+
+    a = attribute_change(version(0.5, False), version(0.9, True), n=3000)
+    assert set(a.values) == {"tool search", "agent main"}
+    assert a.values["agent main"] == 0.0 and a.ci["agent main"] == (0.0, 0.0)
+    lo, hi = a.ci["tool search"]
+    assert lo <= 0.4 <= hi
