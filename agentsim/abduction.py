@@ -10,13 +10,25 @@ from that posterior, slot by slot, under the scenario's mechanisms:
   and ``p_recover`` otherwise (exact: the Bernoulli mechanism is a threshold);
 * ``latency``: the observed service time ``x`` fixes the uniform at ``cdf(x)``; a call that
   timed out, or was cancelled after ``x`` seconds, only says the uniform is above ``cdf(x)``;
+* ``cost`` of a tool whose cost is a distribution: the recorded cost ``c`` of a call that
+  returned fixes the uniform at ``cdf(c)`` (a timed-out call is charged its full cost, so it
+  counts); a call cancelled or cut off before it returned records no cost, observed nothing,
+  and keeps its prior. For the discrete :class:`~agentsim.dist.Bernoulli` and
+  :class:`~agentsim.dist.Categorical` the value fixes an interval of the uniform instead of a
+  point, and a fixed value consumes no noise at all;
 * ``choice:<option>`` of a Gumbel-max decision: the top-down posterior given the option
   chosen (Oberst & Sontag 2019), using the weights recorded on the span (a decision that was
   cancelled before it decided observed nothing, and keeps its prior);
-* a custom mechanism: rejection sampling of its slots until it reproduces the recorded
-  success flag.
+* a custom mechanism: rejection sampling of its other slots, with latency and cost held at
+  their observed values, until it reproduces the recorded success flag.
 
 Addresses the trace does not contain get fresh noise, so their values are interventional.
+
+The prediction step re-runs the program with the entry inputs recorded in
+``trace.attributes["inputs"]`` (a trace without that key records a run without inputs). The
+posterior is the one under the mechanisms that produced the trace, so a trace produced under
+interventions, or by a run whose inputs were not JSON values and so were not recorded, is
+refused with :class:`~agentsim.errors.UnanswerableError`: abduce from the :class:`Run` instead.
 
 References
 ----------
@@ -30,8 +42,8 @@ from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
 from agentsim._apply import compile_interventions
-from agentsim.dist import Categorical, Fixed
-from agentsim.errors import ScenarioError, UnanswerableError, suggest
+from agentsim.dist import Bernoulli, Categorical, Fixed
+from agentsim.errors import ScenarioError, TraceFormatError, UnanswerableError, suggest
 from agentsim.mechanisms import evaluate_call
 from agentsim.run import Result, RunContext
 from agentsim.stats import Estimate, mean_ci
@@ -39,6 +51,7 @@ from agentsim.trace import Span, Trace
 
 if TYPE_CHECKING:
     from agentsim.counterfactuals import Counterfactual
+    from agentsim.dist import _Dist
     from agentsim.interventions import Intervention
     from agentsim.scenario import Scenario, Tool
 
@@ -76,15 +89,48 @@ def _timed_out(span: Span) -> bool:
     return bool(span.error and span.error.startswith("timeout after"))
 
 
+def _observed_u(d: _Dist, x: float, fresh: float) -> float | None:
+    """A posterior sample of the uniform that made ``d`` produce ``x``; ``None`` when ``d`` is
+    fixed (it consumes no noise)."""
+    if isinstance(d, Fixed):
+        return None
+    if isinstance(d, Bernoulli):  # ppf(u) = 1 on [0, p), 0 on [p, 1)
+        lo, hi = d.interval(x >= 0.5)
+        return lo + fresh * (hi - lo)
+    if isinstance(d, Categorical):  # ppf(u) = i on [cdf(i - 1), cdf(i))
+        lo, hi = d.cdf(x - 1.0), d.cdf(x)
+        return lo + fresh * (hi - lo)
+    u = min(max(d.cdf(x), 0.0), 1.0)
+    return min(max(u, 1e-300), 1.0 - 2**-53)
+
+
 def _latency_u(tool: Tool, span: Span, fresh: float) -> float | None:
     d = tool.latency_dist
     if isinstance(d, Fixed):
         return None
     x = _service_time(span)
-    lo = min(max(d.cdf(x), 0.0), 1.0)
     if span.status == "done" and not _timed_out(span):
-        return min(max(lo, 1e-300), 1.0 - 2**-53)
+        return _observed_u(d, x, fresh)
+    lo = min(max(d.cdf(x), 0.0), 1.0)
     return lo + fresh * (1.0 - lo)  # only a lower bound is known
+
+
+def _cost_u(tool: Tool, span: Span, fresh: float) -> float | None:
+    if tool.cost_dist is None or span.status != "done":
+        return None  # a constant cost draws no noise; a call cut off was charged nothing
+    return _observed_u(tool.cost_dist, span.cost, fresh)
+
+
+def _observed_slots(tool: Tool, span: Span, fresh: _Fresh) -> dict[str, float]:
+    """Latency and cost uniforms as the span's times and cost determine them."""
+    slots: dict[str, float] = {}
+    u = _latency_u(tool, span, fresh(span.address, "latency"))
+    if u is not None:
+        slots["latency"] = u
+    u = _cost_u(tool, span, fresh(span.address, "cost"))
+    if u is not None:
+        slots["cost"] = u
+    return slots
 
 
 def posterior_noise(
@@ -104,7 +150,7 @@ def posterior_noise(
             out[span.address] = dict(span.noise)
             continue
         tool = _tool_for(span, scenario)
-        slots: dict[str, float] = {}
+        slots = _observed_slots(tool, span, fresh)
         if span.kind == "choice" and span.status != "done":
             pass  # cancelled before it decided: the trace says nothing about its noise
         elif span.kind == "choice":
@@ -126,18 +172,14 @@ def posterior_noise(
                 lo, hi = (0.0, p) if span.ok else (p, 1.0)
                 slots["ok"] = lo + fresh(span.address, "ok") * (hi - lo)
         else:
-            slots.update(_reject(tool, span, trace, fresh))
-        if "latency" not in slots:
-            u = _latency_u(tool, span, fresh(span.address, "latency"))
-            if u is not None:
-                slots["latency"] = u
+            slots = _reject(tool, span, trace, fresh, slots)
         out[span.address] = slots
     return out
 
 
 class _Recording(dict[str, float]):
-    def __init__(self, draw: Any) -> None:
-        super().__init__()
+    def __init__(self, draw: Any, fixed: dict[str, float]) -> None:
+        super().__init__(fixed)
         self._draw = draw
 
     def __missing__(self, slot: str) -> float:
@@ -146,19 +188,40 @@ class _Recording(dict[str, float]):
         return u
 
 
-def _reject(tool: Tool, span: Span, trace: Trace, fresh: _Fresh) -> dict[str, float]:
+def _reject(
+    tool: Tool, span: Span, trace: Trace, fresh: _Fresh, observed: dict[str, float]
+) -> dict[str, float]:
     ok_of = {s.address: s.ok for s in trace.spans}
     inputs = [Result(ok_of.get(a, True), None, 0.0, 0.0, None, a) for a in span.inputs]
     for attempt in range(_MAX_REJECTIONS):
-        rec = _Recording(lambda slot, k=attempt: fresh(span.address, f"{slot}#{k}"))
+        # the observed slots stay fixed: the mechanism may read them to decide success
+        rec = _Recording(lambda slot, k=attempt: fresh(span.address, f"{slot}#{k}"), observed)
         fields = evaluate_call(tool, inputs, rec)
         if bool(fields[0]) == span.ok:
-            rec.pop("latency", None)
             return dict(rec)
     raise UnanswerableError(
         f"no noise found in {_MAX_REJECTIONS} draws that makes the custom mechanism of "
         f"{tool.name!r} reproduce the recorded result of {span.address!r}"
     )
+
+
+def _entry_inputs(trace: Trace) -> dict[str, Any]:
+    """The keyword inputs the traced run's entry agent received, as
+    :func:`agentsim.parallel.build_trace` records them."""
+    unrecorded = trace.attributes.get("unrecorded_inputs")
+    if unrecorded:
+        raise UnanswerableError(
+            f"trace {trace.trace_id!r} was produced with entry inputs {unrecorded} that are not "
+            "JSON values, so the trace does not record them and abduction cannot re-run the "
+            "program as it ran; pass the Run object, or give the run JSON inputs"
+        )
+    inputs = trace.attributes.get("inputs", {})
+    if not isinstance(inputs, dict):
+        raise TraceFormatError(
+            f"trace {trace.trace_id!r}: attribute 'inputs' must map the entry agent's keyword "
+            f"inputs to their values, got {inputs!r}"
+        )
+    return dict(inputs)
 
 
 def abduce_counterfactual(
@@ -175,6 +238,13 @@ def abduce_counterfactual(
     the scenario feeding the sampled noise to the trace's addresses and fresh noise elsewhere
     (prediction). Outcomes are estimates over the samples; an outcome on which every sample
     agrees is reported with a zero-width interval.
+
+    Raises
+    ------
+    UnanswerableError
+        When the trace was produced under interventions (its noise posterior is that of other
+        mechanisms, and their descriptions cannot be re-executed), or with entry inputs that
+        it could not record.
     """
     from agentsim.counterfactuals import Counterfactual
     from agentsim.engine import execute
@@ -182,16 +252,25 @@ def abduce_counterfactual(
 
     if samples < 1:
         raise ScenarioError(f"samples={samples} must be at least 1")
+    if trace.interventions:
+        raise UnanswerableError(
+            f"trace {trace.trace_id!r} was produced under interventions {trace.interventions}; "
+            "the noise posterior is only valid under the mechanisms that produced the trace, "
+            "and descriptions cannot be re-executed: abduce from the factual run's trace, or "
+            "pass the Run object"
+        )
+    inputs = _entry_inputs(trace)
     compiled = compile_interventions(scenario, ivs) if ivs else None
     base_seed = trace.seed if trace.seed is not None else seed
+    context = RunContext(seeds=(base_seed,), inputs=tuple(sorted(inputs.items())))
     exact_noise = all(s.noise for s in trace.spans if s.kind in ("tool", "llm", "choice"))
     n = 1 if exact_noise else samples
     runs = []
     for k in range(1, n + 1):
         ovr = posterior_noise(trace, scenario, seed=seed, draw=k)
         draw = 0 if exact_noise else k
-        (s,) = execute(scenario, [base_seed], {}, compiled, override={0: ovr}, draw=draw)
-        runs.append(make_run(scenario, s, RunContext(seeds=(base_seed,)), ivs, keep=True))
+        (s,) = execute(scenario, [base_seed], inputs, compiled, override={0: ovr}, draw=draw)
+        runs.append(make_run(scenario, s, context, ivs, keep=True))
     outcomes: dict[str, Estimate] = {}
     for name in runs[0].outcomes:
         values = [r.outcomes[name] for r in runs]

@@ -14,6 +14,7 @@ rather than pickled); where fork is unavailable the batch runs serially.
 from __future__ import annotations
 
 import gc
+import math
 import multiprocessing as mp
 import os
 import sys
@@ -89,9 +90,38 @@ def run_one(scenario: Scenario, seed: int, inputs: dict[str, Any], interventions
     return make_run(scenario, s, ctx, ivs, keep=True)
 
 
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` survives a JSON round trip unchanged, type included (a tuple, an enum
+    or a non-finite float would come back as something else)."""
+    t = type(value)
+    if value is None or t is bool or t is int:
+        return True
+    if t is float:
+        return math.isfinite(value)
+    if t is str:
+        return not any("\ud800" <= c <= "\udfff" for c in value)  # surrogates are not UTF-8
+    if t is list:
+        return all(_is_json(v) for v in value)
+    if t is dict:
+        return all(type(k) is str and _is_json(k) and _is_json(v) for k, v in value.items())
+    return False
+
+
 def build_trace(run: Run) -> Trace:
-    """Materialise a run's pydantic :class:`~agentsim.trace.Trace` from its records."""
+    """Materialise a run's pydantic :class:`~agentsim.trace.Trace` from its records.
+
+    Entry inputs, when the run had any, go to ``attributes["inputs"]`` so that abduction can
+    re-run the program as it ran; the names of inputs that are not JSON values go to
+    ``attributes["unrecorded_inputs"]`` instead (abduction then refuses rather than guess).
+    """
     t0 = float(run.attributes.get("arrival", 0.0))
+    attributes: dict[str, Any] = dict(run.attributes)
+    if run.context.inputs:
+        inputs = dict(run.context.inputs)
+        unrecorded = sorted(k for k, v in inputs.items() if not _is_json(v))
+        attributes["inputs"] = {k: v for k, v in inputs.items() if k not in unrecorded}
+        if unrecorded:
+            attributes["unrecorded_inputs"] = unrecorded
     spans = [
         Span(
             address=r.address,
@@ -121,7 +151,7 @@ def build_trace(run: Run) -> Trace:
         spans=spans,
         outcomes=dict(run.outcomes),
         interventions=[iv.describe() for iv in run.interventions],
-        attributes=dict(run.attributes),
+        attributes=attributes,
     )
 
 
