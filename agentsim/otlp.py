@@ -32,7 +32,8 @@ parents, also written as span ``links``), ``agentsim.value`` (as JSON text) and 
 unchanged when their key is already namespaced (contains a dot, e.g. an imported
 ``gen_ai.usage.input_tokens``) and as ``agentsim.{key}`` otherwise (a choice's ``weights``
 become ``agentsim.weights``). Root spans carry the run's outcomes as
-``agentsim.outcome.{name}`` and its interventions as ``agentsim.interventions``.
+``agentsim.outcome.{name}``, its interventions as ``agentsim.interventions`` and its
+run-level attributes (entry inputs, why it stopped...) as ``agentsim.run.{key}`` (JSON text).
 
 Status: a failed span (``ok`` false, including calls cancelled by ``ctx.first`` and calls cut
 off by a deadline) has ``status {"code": 2, "message": error}`` and an ``error.type``
@@ -218,6 +219,8 @@ def _span_attributes(trace: Trace, span: Span, is_root: bool) -> dict[str, Any]:
             attrs[f"agentsim.outcome.{name}"] = float(value)
         if trace.interventions:
             attrs["agentsim.interventions"] = list(trace.interventions)
+        for key, value in trace.attributes.items():
+            attrs[f"agentsim.run.{key}"] = json.dumps(value, sort_keys=True)
     return attrs
 
 

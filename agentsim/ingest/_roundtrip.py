@@ -84,6 +84,7 @@ def restore_agentsim(trace: Trace) -> Trace:
     outcomes: dict[str, float] = {}
     interventions: list[str] = []
     meta: dict[str, Any] = {}
+    run_attrs: dict[str, JsonValue] = {}
     for s in spans:
         a = s.attributes
         noise = {
@@ -94,6 +95,8 @@ def restore_agentsim(trace: Trace) -> Trace:
         for k, v in a.items():
             if k.startswith("agentsim.outcome.") and isinstance(v, int | float):
                 outcomes[k.removeprefix("agentsim.outcome.")] = float(v)
+            elif k.startswith("agentsim.run."):
+                run_attrs[k.removeprefix("agentsim.run.")] = _json(v)
         if isinstance(a.get("agentsim.interventions"), list):
             interventions = [str(x) for x in a["agentsim.interventions"]]  # type: ignore[union-attr]
         for key in ("agentsim.trace_id", "agentsim.scenario", "agentsim.seed"):
@@ -101,7 +104,9 @@ def restore_agentsim(trace: Trace) -> Trace:
                 meta[key] = a[key]
         extra: dict[str, JsonValue] = {}
         for k, v in a.items():
-            if k in _RESERVED or k.startswith(("agentsim.noise.", "agentsim.outcome.")):
+            if k in _RESERVED or k.startswith(
+                ("agentsim.noise.", "agentsim.outcome.", "agentsim.run.")
+            ):
                 continue
             extra[k.removeprefix("agentsim.") if k.startswith("agentsim.") else k] = _json(v)
         status = a.get("agentsim.status")
@@ -135,5 +140,5 @@ def restore_agentsim(trace: Trace) -> Trace:
         spans=restored,
         outcomes=outcomes or dict(trace.outcomes),
         interventions=interventions,
-        attributes={"imported_from": "otlp"},
+        attributes={**run_attrs, "imported_from": "otlp"},
     )

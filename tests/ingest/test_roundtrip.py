@@ -37,3 +37,15 @@ def test_otlp_round_trip_restores_the_agentsim_trace(tmp_path: Path) -> None:
         # the recorded noise makes the imported trace replayable exactly
         cf = asim.counterfactual(back, scenario=sc)
         assert {k: v.value for k, v in cf.outcomes.items()} == run.outcomes
+
+
+def test_otlp_round_trip_keeps_run_attributes_and_entry_inputs(tmp_path: Path) -> None:
+    sc = support_desk()
+    run = sc.run(seed=4, ticket="T-77")
+    assert run.trace.attributes["inputs"] == {"ticket": "T-77"}
+    back = asim.load_trace(asim.save_otlp(run.trace, tmp_path / "run.json"))
+    assert back.attributes == {**run.trace.attributes, "imported_from": "otlp"}
+    # abduction from the imported trace re-runs the program with the recorded inputs
+    cf = asim.counterfactual(back, scenario=sc)
+    assert {k: v.value for k, v in cf.outcomes.items()} == run.outcomes
+    assert dict(cf.samples[0].context.inputs) == {"ticket": "T-77"}
