@@ -24,8 +24,9 @@ True
 from __future__ import annotations
 
 import json
+import math
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -44,6 +45,14 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = 1
+
+_ROUNDING_S = 1e-9
+_ROUNDING_REL = 1e-15
+"""A span may end before it starts by 1 ns plus 1e-15 of its start (a few units of float
+rounding): enough for times that went through float arithmetic, far too little for real clock
+skew, which the importers clamp on their integer nanoseconds (and record as a warning)."""
+_SHOWN = 8
+"""Most addresses of a parent cycle that an error message lists."""
 
 SpanKind = Literal["agent", "tool", "llm", "choice", "wait", "chain", "step", "other"]
 """What a span is: an agent instance, a tool call, an LLM call, a categorical decision, a wait,
@@ -66,7 +75,9 @@ class Span(BaseModel):
     name: str
     """The callee: a tool, model or agent name (for imported traces, the span's name)."""
     parent: str | None = None
-    """Address of the enclosing agent instance (or parent span); ``None`` for a root."""
+    """Address of the enclosing agent instance (or parent span); ``None`` for a root. A parent
+    absent from the trace (a subtree saved on its own) makes the span a root; parents never
+    form a cycle."""
     agent: str | None = None
     """Name of the agent on whose behalf the call was made."""
     start: float = 0.0
@@ -103,6 +114,18 @@ class Trace(BaseModel):
 
     Attributes are documented field by field below. Use :meth:`span` to look a span up by
     address (with a helpful error when it does not exist).
+
+    A trace is checked when it is built or read: span addresses are unique, parents form no
+    cycle, ``start``, ``end``, ``cost`` and ``queued`` are finite and no span ends before it
+    starts (beyond 1 ns of float rounding). Building one that breaks a rule raises
+    :class:`~agentsim.errors.TraceFormatError` naming the span; ``model_validate`` and
+    ``model_validate_json`` raise pydantic's ``ValidationError`` carrying that error (its
+    ``errors()[0]["ctx"]["error"]``), which :func:`read_agentsim` reports on one line.
+
+    >>> Trace(spans=[Span(address="a#0", kind="agent", name="a", parent="a#0")])
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    agentsim.errors.TraceFormatError: span 'a#0' names itself as its parent; ...
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -137,6 +160,22 @@ class Trace(BaseModel):
                     f"({SCHEMA_VERSION}); upgrade agentsim"
                 )
         return data
+
+    @model_validator(mode="after")
+    def _check(self) -> Trace:
+        check_spans(self.spans)
+        return self
+
+    def __init__(self, /, **data: Any) -> None:
+        # pydantic wraps a ValueError raised by a validator in a ValidationError; give the
+        # caller the TraceFormatError itself (field errors stay ValidationErrors).
+        try:
+            super().__init__(**data)
+        except ValidationError as exc:
+            error = format_error_of(exc)
+            if error is None:
+                raise
+            raise error from None
 
     def span(self, address: str) -> Span:
         """The span at ``address``.
@@ -180,6 +219,113 @@ class Trace(BaseModel):
 
     def __len__(self) -> int:
         return len(self.spans)
+
+
+def check_spans(spans: Sequence[Span]) -> None:
+    """Raise :class:`~agentsim.errors.TraceFormatError` unless ``spans`` make a valid trace.
+
+    The rules: addresses are unique; parents form no cycle (a parent absent from the trace is
+    allowed: the span is a root); ``start``, ``end``, ``cost`` and ``queued`` are finite; no
+    span ends before it starts, beyond float rounding (1 ns plus 1e-15 of the start). One pass
+    over the spans; a cycle search only from the spans whose parent does not come before them.
+
+    >>> check_spans([Span(address="a#0", kind="tool", name="a", start=2.0, end=1.0)])
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    agentsim.errors.TraceFormatError: span 'a#0' ends before it starts (start 2.0, end 1.0); ...
+    """
+    index: dict[str, int] = {}
+    unresolved: list[int] = []  # spans whose parent is not among the spans before them
+    for i, s in enumerate(spans):
+        start, end = s.start, s.end
+        # One test for the common case: a sum is finite when every term is (or overflows).
+        if not math.isfinite(start + end + s.cost + s.queued):
+            _check_finite(s)
+        if end < start and start - end > _ROUNDING_S + _ROUNDING_REL * abs(start):
+            raise TraceFormatError(
+                f"span {s.address!r} ends before it starts (start {start!r}, end {end!r}); "
+                "correct its times so that end >= start"
+            )
+        parent = s.parent
+        if parent is not None and parent not in index:
+            unresolved.append(i)
+        address = s.address
+        if address in index:
+            stem = address.rsplit("/", 1)[-1].split("#", 1)[0] or "name"
+            raise TraceFormatError(
+                f"span address {address!r} is used twice (spans {index[address]} and {i}); "
+                f"give each span its own address (repeated calls are numbered {stem}#0, "
+                f"{stem}#1, ...)"
+            )
+        index[address] = i
+    # Every cycle has a span whose parent does not come before it: searching from those finds
+    # them all.
+    if unresolved:
+        parents = [-1 if s.parent is None else index.get(s.parent, -1) for s in spans]
+        cycle = find_parent_cycle(parents, unresolved)
+        if cycle:
+            raise parent_cycle_error([spans[k].address for k in cycle])
+
+
+def _check_finite(span: Span) -> None:
+    for field in ("start", "end", "cost", "queued"):
+        value = getattr(span, field)
+        if not math.isfinite(value):
+            raise TraceFormatError(
+                f"span {span.address!r}: {field} is {value!r}; start, end, cost and queued "
+                "must be finite numbers"
+            )
+
+
+def find_parent_cycle(parents: Sequence[int], starts: Iterable[int] | None = None) -> list[int]:
+    """Indices of a cycle of ``parents`` (each the next one's child), or ``[]`` when none.
+
+    ``parents[i]`` is the index of span ``i``'s parent, negative for a root. The walk starts
+    from ``starts`` (every index when ``None``) and visits each index once.
+
+    >>> find_parent_cycle([-1, 2, 1]), find_parent_cycle([-1, 0, 1])
+    ([1, 2], [])
+    """
+    state = [0] * len(parents)  # 0 unseen, 1 on the current walk, 2 leads to a root
+    for first in range(len(parents)) if starts is None else starts:
+        walk: list[int] = []
+        k = first
+        while k >= 0 and state[k] == 0:
+            state[k] = 1
+            walk.append(k)
+            k = parents[k]
+        if k >= 0 and state[k] == 1:
+            return walk[walk.index(k) :]
+        for j in walk:
+            state[j] = 2
+    return []
+
+
+def parent_cycle_error(addresses: Sequence[str]) -> TraceFormatError:
+    """The error for spans at ``addresses`` whose parents form a cycle (each names the next)."""
+    if len(addresses) == 1:
+        (a,) = addresses
+        return TraceFormatError(
+            f"span {a!r} names itself as its parent; a parent must be an enclosing span: set "
+            f"it to null or to the address of the span that encloses {a!r}"
+        )
+    shown = [repr(a) for a in addresses[:_SHOWN]]
+    if len(addresses) > _SHOWN:
+        shown.append(f"... ({len(addresses)} spans)")
+    return TraceFormatError(
+        f"span parents form a cycle: {' -> '.join(shown)} -> {addresses[0]!r} (each arrow "
+        "points to a span's parent); a parent must be an enclosing span: set the parent of one "
+        "of them to null or to a span outside the cycle"
+    )
+
+
+def format_error_of(exc: ValidationError) -> TraceFormatError | None:
+    """The :class:`~agentsim.errors.TraceFormatError` a validator raised inside ``exc``."""
+    for err in exc.errors():
+        error = (err.get("ctx") or {}).get("error")
+        if isinstance(error, TraceFormatError):
+            return error
+    return None
 
 
 def save_trace(
@@ -226,6 +372,9 @@ def read_agentsim(path: str | os.PathLike[str]) -> list[Trace]:
         try:
             out.append(Trace.model_validate_json(line))
         except ValidationError as exc:
+            error = format_error_of(exc)
+            if error is not None:
+                raise TraceFormatError(f"{str(target)!r}: record {i}: {error}") from None
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ()))
             raise TraceFormatError(

@@ -93,7 +93,7 @@ from agentsim.interventions import (
     is_pattern,
     target_matches,
 )
-from agentsim.trace import Span, Trace
+from agentsim.trace import Span, Trace, find_parent_cycle, parent_cycle_error
 
 __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 
@@ -148,6 +148,11 @@ class TraceWorld:
         self._index = {s.address: i for i, s in enumerate(spans)}
         n = len(spans)
         self._parent = [self._index.get(s.parent, ROOT) if s.parent else ROOT for s in spans]
+        # A validated trace has no parent cycle, but one made with model_construct (or
+        # edited after validation) may, and every walk up the parents below would then loop.
+        cycle = find_parent_cycle(self._parent)
+        if cycle:
+            raise parent_cycle_error([spans[k].address for k in cycle])
         kids: dict[int, list[int]] = {i: [] for i in range(-1, n)}
         for i, p in enumerate(self._parent):
             kids[p].append(i)

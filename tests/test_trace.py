@@ -39,11 +39,22 @@ spans = st.builds(
 )
 
 
+def well_formed(drawn: list[Span]) -> list[Span]:
+    """Spans a Trace accepts: a parent later in the list (or the span itself) becomes none,
+    so parents form no cycle, and no span ends before it starts."""
+    position = {s.address: i for i, s in enumerate(drawn)}
+    out = []
+    for i, s in enumerate(drawn):
+        parent = s.parent if s.parent is None or position.get(s.parent, -1) < i else None
+        out.append(s.model_copy(update={"parent": parent, "end": max(s.start, s.end)}))
+    return out
+
+
 @given(
     st.builds(
         Trace,
         trace_id=st.text(max_size=10),
-        spans=st.lists(spans, max_size=5),
+        spans=st.lists(spans, max_size=5, unique_by=lambda s: s.address).map(well_formed),
         outcomes=st.dictionaries(st.text(max_size=6), finite, max_size=3),
         seed=st.none() | st.integers(0, 2**63),
     )
