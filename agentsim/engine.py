@@ -323,7 +323,7 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
                     and (not slot.triggered or latency > remaining)
                 ):
                     if slot.triggered:
-                        yield env.timeout(remaining)
+                        yield env.timeout(max(remaining, 0.0))  # float rounding
                     ok, value, error = False, None, f"timeout after {timeout:g}s"
                 else:
                     yield env.timeout(latency)

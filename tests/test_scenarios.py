@@ -106,3 +106,17 @@ def test_module_examples_run(module: ModuleType) -> None:
     failures, tried = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert tried > 0
     assert failures == 0
+
+
+def test_research_assistant_under_load_with_slots_freed_as_timers_fire() -> None:
+    # seed 1 frees a search slot at the very instant a queued call's timeout fires; its
+    # queueing time then exceeds the timeout by an ulp (this once asked SimPy for a
+    # negative delay)
+    from agentsim import dist
+
+    sc = importlib.import_module("scenarios.research_assistant").scenario
+    batch = sc.simulate(300, seed=1, arrivals=dist.Exponential(mean=0.5), progress=False)
+    timeouts = [
+        s for r in batch for s in r.trace.calls() if s.error and s.error.startswith("timeout")
+    ]
+    assert timeouts and all(s.end - s.start == pytest.approx(10.0) for s in timeouts)
