@@ -190,4 +190,3 @@ def test_a_coupled_counterfactual_keeps_the_batch_interventions_on_every_session
     # a counterfactual of that counterfactual keeps each session's world
     cf2 = asim.counterfactual(cf, asim.do("main#0/t#0", latency=1.0))
     assert [p.outcomes["latency"] for p in cf2.peers] == [0.5, 1.0, 0.5]
-
