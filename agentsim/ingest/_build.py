@@ -96,6 +96,11 @@ class RawSpan:
     attributes: dict[str, JsonValue] = field(default_factory=dict)
 
 
+def _no_cost(address: str, warnings: list[str]) -> float:
+    warnings.append(f"span {address!r} has a non-finite cost; cost set to 0")
+    return 0.0
+
+
 def _link(raws: list[RawSpan], warnings: list[str]) -> list[int | None]:
     """Parent index of each span; ``-1`` marks a span kept under the synthetic root."""
     by_id: dict[str, int] = {}
@@ -283,7 +288,7 @@ def build_trace(
             ok=raw.ok,
             error=None if raw.ok else (raw.error or "error"),
             status=status,
-            cost=raw.cost if math.isfinite(raw.cost) else 0.0,
+            cost=raw.cost if math.isfinite(raw.cost) else _no_cost(addresses[i], warnings),
             attributes=attrs,
         )
         spans.append((start, position, span))

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from agentsim.errors import TraceFormatError
 from agentsim.ingest._common import Adapter, Source
-from agentsim.trace import Trace, read_agentsim
+from agentsim.trace import Trace, format_error_of, read_agentsim
 
 __all__ = ["ADAPTER", "read", "sniff"]
 
@@ -45,6 +45,9 @@ def read(source: Source) -> list[Trace]:
         try:
             out.append(Trace.model_validate(item))
         except ValidationError as exc:
+            inner = format_error_of(exc)
+            if inner is not None:
+                raise TraceFormatError(f"{source.label}: record {k}: {inner}") from None
             err = exc.errors()[0]
             where = ".".join(str(p) for p in err.get("loc", ()))
             raise TraceFormatError(

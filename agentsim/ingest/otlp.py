@@ -211,12 +211,14 @@ def read(source: Source) -> list[Trace]:
     if not groups:
         raise TraceFormatError(f"{source.label}: the OTLP export holds no spans")
     attrs: dict[str, JsonValue] = {"variant": variant, "jsonl": source.is_jsonl}
-    return [
-        restore_agentsim(
-            build_trace(raws, source="otlp", trace_id=trace_id, attributes=dict(attrs))
-        )
-        for trace_id, raws in groups.items()
-    ]
+    out = []
+    for trace_id, raws in groups.items():
+        trace = build_trace(raws, source="otlp", trace_id=trace_id, attributes=dict(attrs))
+        try:
+            out.append(restore_agentsim(trace))
+        except TraceFormatError as exc:  # agentsim attributes that do not make a trace
+            raise TraceFormatError(f"{source.label}: trace {trace_id!r}: {exc}") from None
+    return out
 
 
 ADAPTER = Adapter(

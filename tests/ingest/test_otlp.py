@@ -213,3 +213,42 @@ def test_bad_inputs_name_position_and_field(tmp_path: Path) -> None:
     lines.write_text(json.dumps(_export()) + "\n" + '{"resourceSpans": [\n')
     with pytest.raises(TraceFormatError, match="line 2, column"):
         load_traces(lines)
+
+
+def test_a_non_finite_cost_is_zeroed_with_a_warning() -> None:
+    from agentsim.ingest._build import RawSpan, build_trace
+
+    raw = RawSpan(0, "a1", None, "chat gpt", "llm", 0, 10**9, cost=float("nan"))
+    trace = build_trace([raw], source="test")
+    assert trace.spans[0].cost == 0.0
+    warnings = trace.attributes["warnings"]
+    assert isinstance(warnings, list) and any("non-finite cost" in str(w) for w in warnings)
+
+
+def test_agentsim_attributes_that_repeat_an_address_are_named_as_the_fault() -> None:
+    spans = [
+        _span(
+            f"a{i}",
+            "execute_tool t",
+            0,
+            10**9,
+            attributes=[_attr("agentsim.address", "main#0/t#0"), _attr("agentsim.kind", "tool")],
+        )
+        for i in range(2)
+    ]
+    with pytest.raises(TraceFormatError, match=r"trace '5b8e.*'main#0/t#0' is used twice"):
+        parse_traces(_export(*spans))
+
+
+def test_a_parsed_agentsim_trace_with_a_cycle_names_the_cycle() -> None:
+    obj = {
+        "schema_version": 1,
+        "spans": [
+            {"address": "a#0", "kind": "agent", "name": "a", "parent": "b#0"},
+            {"address": "b#0", "kind": "agent", "name": "b", "parent": "a#0"},
+        ],
+    }
+    with pytest.raises(TraceFormatError) as info:
+        parse_traces(obj)
+    message = str(info.value)
+    assert "record 1: span parents form a cycle" in message and "Value error" not in message
