@@ -45,8 +45,8 @@ from agentsim._apply import compile_interventions
 from agentsim.dist import Bernoulli, Categorical, Fixed
 from agentsim.errors import ScenarioError, TraceFormatError, UnanswerableError, suggest
 from agentsim.mechanisms import evaluate_call
-from agentsim.run import Result, RunContext
-from agentsim.stats import Estimate, mean_ci
+from agentsim.run import Result, RunContext, outcome_mean
+from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace
 
 if TYPE_CHECKING:
@@ -277,7 +277,7 @@ def abduce_counterfactual(
         if all(v == values[0] for v in values):
             outcomes[name] = Estimate(values[0], values[0], values[0], len(values))
         else:
-            outcomes[name] = mean_ci(values)
+            outcomes[name] = outcome_mean(name, values)
     observed = set(trace.addresses())
     unaligned = tuple(sorted({r.address for run in runs for r in run.records} - observed))
     return Counterfactual(outcomes=outcomes, samples=runs, interventions=ivs, unaligned=unaligned)

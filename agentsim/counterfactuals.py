@@ -48,8 +48,8 @@ from agentsim._apply import compile_interventions
 from agentsim.errors import UnknownAddressError, suggest
 from agentsim.interventions import Intervention, as_interventions, is_pattern
 from agentsim.parallel import make_run
-from agentsim.run import Run, RunContext
-from agentsim.stats import Estimate, mean_ci, paired_difference
+from agentsim.run import Run, RunContext, outcome_mean
+from agentsim.stats import Estimate, paired_difference
 from agentsim.trace import Trace
 
 if TYPE_CHECKING:
@@ -374,8 +374,8 @@ def effect(
         z = z_value(confidence)
         ate = Estimate(m, m - z * se, m + z * se, n, confidence)
     return Effect(
-        baseline=mean_ci(yb, confidence),
-        treated=mean_ci(yt, confidence),
+        baseline=outcome_mean(outcome, yb, confidence),
+        treated=outcome_mean(outcome, yt, confidence),
         ate=ate,
         outcome=outcome,
         n=n,

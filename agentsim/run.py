@@ -26,6 +26,15 @@ if TYPE_CHECKING:
 __all__ = ["Batch", "Result", "Run", "RunContext"]
 
 
+CONTINUOUS_OUTCOMES = frozenset({"latency", "cost"})
+"""Built-in outcomes that are quantities, never proportions, whatever values they take."""
+
+
+def outcome_mean(name: str, values: Any, confidence: float = 0.95) -> Estimate:
+    """Mean of outcome ``name`` over runs, with the interval its kind calls for."""
+    return mean_ci(values, confidence, proportion=False if name in CONTINUOUS_OUTCOMES else None)
+
+
 class Result:
     """What a call returns to the agent that made it (treat it as immutable).
 
@@ -223,8 +232,9 @@ class Batch:
         return wilson(float(np.count_nonzero(v)), int(v.size), confidence)
 
     def mean(self, name: str, confidence: float = 0.95) -> Estimate:
-        """Mean of outcome ``name`` with a Student-t interval."""
-        return mean_ci(self.values(name), confidence)
+        """Mean of outcome ``name``: a Student-t interval, or a Wilson interval for an
+        outcome whose values are all 0 or 1 (never for ``latency`` and ``cost``)."""
+        return outcome_mean(name, self.values(name), confidence)
 
     def failures(self, outcome: str = "success") -> Iterator[Run]:
         """Runs whose ``outcome`` is falsy (failed runs, by default)."""

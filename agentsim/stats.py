@@ -81,17 +81,29 @@ def wilson(successes: int | float, n: int, confidence: float = 0.95) -> Estimate
     return Estimate(p, max(0.0, centre - half), min(1.0, centre + half), n, confidence)
 
 
-def mean_ci(values: Sequence[float] | np.ndarray, confidence: float = 0.95) -> Estimate:
-    """Mean with a Student-t interval; a proportion of 0/1 values gets a Wilson interval.
+def mean_ci(
+    values: Sequence[float] | np.ndarray,
+    confidence: float = 0.95,
+    *,
+    proportion: bool | None = None,
+) -> Estimate:
+    """Mean with a Student-t interval, or a Wilson interval for a proportion.
+
+    ``proportion=None`` treats values that are all 0 or 1 as a proportion; pass ``False``
+    for a quantity that merely happens to take those values (latencies of exactly 1 s).
 
     >>> mean_ci([1.0, 2.0, 3.0]).value
     2.0
+    >>> mean_ci([1.0, 1.0, 1.0]).low < 1.0, mean_ci([1.0, 1.0, 1.0], proportion=False).low
+    (True, 1.0)
     """
     x = np.asarray(values, dtype=np.float64)
     n = int(x.size)
     if n == 0:
         return Estimate(math.nan, math.nan, math.nan, 0, confidence)
-    if np.all((x == 0.0) | (x == 1.0)):
+    if proportion is None:
+        proportion = bool(np.all((x == 0.0) | (x == 1.0)))
+    if proportion:
         return wilson(float(x.sum()), n, confidence)
     m = float(x.mean())
     if n == 1:

@@ -45,3 +45,18 @@ def test_unknown_outcome_suggests() -> None:
     with pytest.raises(asim.AgentSimError, match="did you mean 'latency'"):
         run.outcome("latncy")
     assert run.outcome("failure") == 1.0 - run.outcome("success")
+
+
+def test_latency_and_cost_intervals_are_never_proportions() -> None:
+    sc = asim.Scenario("fixed")
+    t = sc.tool("t", p_ok=0.5, latency=1.0, cost=1.0)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.call(t))
+
+    batch = sc.simulate(40, seed=0, progress=False)
+    for name in ("latency", "cost"):
+        est = batch.mean(name)  # every run takes exactly 1 s and costs exactly 1
+        assert (est.value, est.low, est.high) == (1.0, 1.0, 1.0)
+    assert batch.mean("success").low < batch.mean("success").value  # a proportion
