@@ -184,6 +184,12 @@ def compile_interventions(scenario: Scenario, interventions: tuple[Intervention,
     names = list(scenario.tools) + list(scenario.agents)
     for iv in interventions:
         t = iv.target
+        params = dict(getattr(iv, "params", ()))
+        if iv.kind == "set_params" and "capacity" in params and is_pattern(t):
+            raise InterventionError(
+                f"{iv.describe()}: a tool's capacity is one pool shared by all its calls, "
+                "so it cannot change for some calls only; target the tool name instead"
+            )
         if is_pattern(t):
             continue
         if t not in scenario.tools and t not in scenario.agents:

@@ -111,8 +111,17 @@ def _latency_u(tool: Tool, span: Span, fresh: float) -> float | None:
     x = _service_time(span)
     if span.status == "done" and not _timed_out(span):
         return _observed_u(d, x, fresh)
-    lo = min(max(d.cdf(x), 0.0), 1.0)
-    return lo + fresh * (1.0 - lo)  # only a lower bound is known
+    # cut off (timeout, cancellation, deadline): the latency only exceeded x
+    if isinstance(d, Bernoulli):  # ppf is decreasing: only the value 1 (u < p) exceeds x
+        if x >= 1.0:
+            raise UnanswerableError(
+                f"span {span.address!r} was cut off after {x:g}s, but {tool.name!r} has a "
+                "Bernoulli latency of at most 1s; is this the scenario that produced the trace?"
+            )
+        lo, hi = d.interval(True)
+        return lo + fresh * (hi - lo)
+    lo = min(max(d.cdf(x), 0.0), 1.0)  # ppf is increasing: u > cdf(x)
+    return lo + fresh * (1.0 - lo)
 
 
 def _cost_u(tool: Tool, span: Span, fresh: float) -> float | None:
@@ -243,8 +252,8 @@ def abduce_counterfactual(
     ------
     UnanswerableError
         When the trace was produced under interventions (its noise posterior is that of other
-        mechanisms, and their descriptions cannot be re-executed), or with entry inputs that
-        it could not record.
+        mechanisms, and their descriptions cannot be re-executed), with entry inputs that it
+        could not record, or as one session of a coupled batch.
     """
     from agentsim.counterfactuals import Counterfactual
     from agentsim.engine import execute
@@ -258,6 +267,14 @@ def abduce_counterfactual(
             "the noise posterior is only valid under the mechanisms that produced the trace, "
             "and descriptions cannot be re-executed: abduce from the factual run's trace, or "
             "pass the Run object"
+        )
+    coupled = trace.attributes.get("coupled_sessions")
+    if coupled:
+        raise UnanswerableError(
+            f"trace {trace.trace_id!r} is one of {coupled} sessions that shared an environment "
+            "(arrivals=...), whose contention for tool capacity shaped its timing; re-running "
+            "it alone would drop the other sessions: pass the Run object, whose counterfactual "
+            "re-simulates the whole batch"
         )
     inputs = _entry_inputs(trace)
     compiled = compile_interventions(scenario, ivs) if ivs else None

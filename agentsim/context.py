@@ -104,10 +104,14 @@ class Context:
     def call(self, tool: Tool | str, *inputs: Any) -> _Call:
         """Call a tool or model; Results among ``inputs`` are its data-flow parents.
 
-        A tool is identified by its name in the running scenario: a Tool object resolves to
-        the scenario's tool of that name (so code written against another version of the
-        scenario calls this version's tools)."""
-        t = self._tools.get(tool.name, tool) if type(tool) is Tool else self._resolve(tool)
+        A tool that a scenario registered is identified by its name in the running scenario:
+        it resolves to the scenario's tool of that name (so code written against another
+        version of the scenario calls this version's tools); an unregistered Tool, such as a
+        ``tool.with_params(...)`` copy, is called as it is (see ``Scenario.resolve_tool``)."""
+        if type(tool) is Tool:
+            t = self._tools.get(tool.name, tool) if tool.registered else tool
+        else:
+            t = self._resolve(tool)
         name = t.name
         counts = self._counts
         k = counts.get(name, 0)

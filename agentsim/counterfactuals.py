@@ -98,12 +98,9 @@ def replay(run: Run, ivs: tuple[Intervention, ...], *, keep: bool = True) -> Run
         # session keeps the interventions of its own world (the batch's, or those an earlier
         # counterfactual gave it); the new ones apply to this run's session only.
         n = len(ctx.seeds)
-        worlds = (
-            [tuple(p.interventions) for p in run.peers]
-            if len(run.peers) == n
-            else [tuple(run.interventions)] * n
-        )
+        worlds = list(ctx.worlds) if len(ctx.worlds) == n else [tuple(run.interventions)] * n
         worlds[ctx.index] = ivs
+        ctx = dataclasses.replace(ctx, worlds=tuple(worlds))
         sets: dict[tuple[Intervention, ...], Any] = {ivs: compiled}
         for w in worlds:
             if w not in sets:

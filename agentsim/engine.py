@@ -28,7 +28,7 @@ import simpy
 from agentsim import noise as _noise
 from agentsim.context import Context, _Call, _Choose, _Group, _Spawn, _Wait
 from agentsim.dist import Exponential, Fixed
-from agentsim.errors import ScenarioError
+from agentsim.errors import InterventionError, ScenarioError
 from agentsim.mechanisms import evaluate_call, evaluate_choice
 from agentsim.noise import Noise
 from agentsim.run import Result
@@ -109,16 +109,27 @@ class Kernel:
     def __init__(self, scenario: Scenario) -> None:
         self.env = simpy.Environment()
         self.scenario = scenario
-        self._resources: dict[tuple[str, int | None], simpy.Resource] = {}
+        self._resources: dict[str, simpy.Resource] = {}
 
     def resource(self, tool: Tool) -> simpy.Resource:
-        """The shared capacity of ``tool``: one pool per tool name and capacity, so that an
-        intervention that changes a tool's capacity gives its calls a pool of that size."""
-        key = (tool.name, tool.capacity)
-        res = self._resources.get(key)
+        """The shared capacity of ``tool``: one pool per tool name for the whole environment,
+        its size that of the first call's (effective) tool.
+
+        Every call of a tool in the environment, whichever session makes it, queues for the
+        same pool, so an intervention cannot give some calls a capacity of their own: a call
+        whose tool asks for another capacity (``set_params(capacity=)`` or a ``replace``
+        confined to one session of a coupled batch, or to one agent's calls) is refused."""
+        res = self._resources.get(tool.name)
         if res is None:
             res = simpy.Resource(self.env, capacity=tool.capacity or 1)
-            self._resources[key] = res
+            self._resources[tool.name] = res
+        elif res.capacity != tool.capacity:
+            raise InterventionError(
+                f"tool {tool.name!r} has one pool of capacity {res.capacity} shared by every "
+                f"call in the environment, and an intervention asks for capacity "
+                f"{tool.capacity} for some calls only; change the capacity by tool name for "
+                "every session (simulate the batch with the intervention) instead"
+            )
         return res
 
 

@@ -26,6 +26,7 @@ True
 from __future__ import annotations
 
 import fnmatch
+import math
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
@@ -256,8 +257,11 @@ def do(
         raise InterventionError(
             f"do({target!r}) sets nothing; give at least one of ok=, value=, latency=, cost="
         )
-    if latency is not None and latency < 0:
-        raise InterventionError(f"do latency must be >= 0, got {latency}")
+    for what, x in (("latency", latency), ("cost", cost)):
+        if x is not None and not (isinstance(x, int | float) and 0 <= x < math.inf):
+            raise InterventionError(
+                f"do({target!r}, {what}={x!r}): {what} must be a finite number >= 0"
+            )
     set_value = value is not _UNSET
     return Do(
         target=target,
@@ -303,6 +307,8 @@ def delay(target: str, seconds: float) -> Delay:
     >>> delay("main#0/a#0", -2.0).describe()
     'delay(main#0/a#0, -2s)'
     """
+    if not (isinstance(seconds, int | float) and math.isfinite(seconds)):
+        raise InterventionError(f"delay({target!r}, {seconds!r}): seconds must be a finite number")
     return Delay(target=target, seconds=float(seconds))
 
 

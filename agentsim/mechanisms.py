@@ -104,10 +104,19 @@ def _custom(tool: Tool, inputs: Sequence[Any], noise: NoiseSource) -> list[Any]:
     latency = out.get("latency")
     if latency is None:
         latency = fast_ppf(tool.latency_dist, noise, "latency")
-    if not (isinstance(latency, int | float) and latency >= 0):
-        raise ScenarioError(f"mechanism of {tool.name!r} returned latency {latency!r}; need >= 0")
+    if not (isinstance(latency, int | float) and 0 <= latency < math.inf):
+        raise ScenarioError(
+            f"mechanism of {tool.name!r} returned latency {latency!r}; need a finite number >= 0"
+        )
     cost = out.get("cost")
-    cost = _cost(tool, noise) if cost is None else float(cost)
+    if cost is None:
+        cost = _cost(tool, noise)
+    elif isinstance(cost, int | float) and 0 <= cost < math.inf:
+        cost = float(cost)
+    else:
+        raise ScenarioError(
+            f"mechanism of {tool.name!r} returned cost {cost!r}; need a finite number >= 0"
+        )
     value = out.get("value", tool.ok_value(list(inputs)) if ok else None)
     error = out.get("error") if not ok else None
     if not ok and error is None:

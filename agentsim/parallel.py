@@ -57,6 +57,8 @@ def make_run(
         "cost": s.cost,
     }
     attrs: dict[str, Any] = {"steps": s.steps, "arrival": s.t0}
+    if context.coupled:  # the trace alone does not determine this run (abduction refuses)
+        attrs["coupled_sessions"] = len(context.seeds)
     if s.stop_reason:
         attrs["stopped"] = s.stop_reason
     run = Run(

@@ -93,12 +93,15 @@ class RunContext:
 
     ``seeds`` and ``arrival_times`` are those of every session that shared the environment;
     ``index`` is this run's position among them. A run simulated alone has one seed.
+    ``worlds`` gives each session's interventions when they differ (a counterfactual of one
+    session of a coupled batch); empty when every session ran under the run's own.
     """
 
     seeds: tuple[int, ...]
     arrival_times: tuple[float, ...] = ()
     index: int = 0
     inputs: tuple[tuple[str, Any], ...] = ()
+    worlds: tuple[tuple[Intervention, ...], ...] = ()
 
     @property
     def coupled(self) -> bool:

@@ -29,9 +29,11 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import re
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -50,6 +52,11 @@ Mechanism = Callable[..., Any]
 """A structural equation ``(inputs, noise) -> fields``: ``inputs`` is the list of Results passed
 to the call, ``noise`` gives uniforms by slot (``noise["ok"]``); it returns a dict with any of
 ``ok``, ``value``, ``latency``, ``cost``, ``error`` (or a bool, taken as ``ok``)."""
+
+# Functions registered as agents by any Scenario, with the name they were registered under
+# (weakly held: the registry keeps nothing alive). A plain function is resolved by that name
+# only when some scenario registered it, so an ad-hoc sub-agent function is run as written.
+_AGENT_FUNCTIONS: weakref.WeakKeyDictionary[Callable[..., Any], str] = weakref.WeakKeyDictionary()
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -116,6 +123,9 @@ class Tool:
     cost_dist: _Dist | None = field(init=False, repr=False)
     plain: bool = field(init=False, repr=False)
     """Default mechanism, constant cost, no capacity or timeout: the engine's fast path."""
+    registered: bool = field(init=False, default=False, repr=False)
+    """Whether a Scenario registered this Tool (``sc.tool``, ``sc.model``, ``sc.add``): only
+    registered tools are resolved by name in the scenario that runs (see ``resolve_tool``)."""
 
     def __post_init__(self) -> None:
         check_name(self.name, "tool")
@@ -258,6 +268,7 @@ class Scenario:
             raise ScenarioError(f"{tool!r} is not an agentsim Tool")
         self._check_free(tool.name)
         self.tools[tool.name] = tool
+        object.__setattr__(tool, "registered", True)
         return tool
 
     def tool(self, name: str, **params: Any) -> Tool:
@@ -287,6 +298,8 @@ class Scenario:
             self._check_free(agent_name)
             a = Agent(agent_name, f)
             self.agents[agent_name] = a
+            with contextlib.suppress(TypeError):  # a callable that takes no weak reference
+                _AGENT_FUNCTIONS[f] = agent_name
             return a
 
         return register(fn) if fn is not None else register
@@ -315,10 +328,24 @@ class Scenario:
         return ["success", "latency", "cost", *self.outcomes]
 
     def resolve_agent(self, agent: Any) -> Agent:
-        """Find a registered agent from an Agent, its function or its name.
+        """Find the agent to run from an Agent, its function or its name.
 
-        Agents are identified by name: an Agent object resolves to this scenario's agent of
-        that name when there is one."""
+        Agents that a scenario registered are identified by name: an Agent object, or a
+        function that some scenario registered as an agent, resolves to this scenario's agent
+        of the same name when there is one, so code written against another version of the
+        scenario spawns this version's sub-agents (what :func:`attribute_change` relies on).
+        A function no scenario registered is run as written, under its own name.
+
+        >>> old, new = Scenario("old"), Scenario("new")
+        >>> @old.agent
+        ... def helper(ctx):
+        ...     return "old"
+        >>> @new.agent(name="helper")
+        ... def helper2(ctx):
+        ...     return "new"
+        >>> new.resolve_agent(helper) is new.agents["helper"]
+        True
+        """
         if isinstance(agent, Agent):
             return self.agents.get(agent.name, agent)
         if isinstance(agent, str):
@@ -332,16 +359,33 @@ class Scenario:
             if a.fn is agent:
                 return a
         if callable(agent):
+            try:
+                registered = _AGENT_FUNCTIONS.get(agent)
+            except TypeError:  # not weakly referenceable, so never registered
+                registered = None
+            if registered is not None and registered in self.agents:
+                return self.agents[registered]
             return Agent(check_name(getattr(agent, "__name__", "agent"), "agent"), agent)
         raise ScenarioError(f"{agent!r} is not an agent of scenario {self.name!r}")
 
     def resolve_tool(self, tool: Any) -> Tool:
-        """Find a registered tool from a Tool or its name.
+        """Find the tool to call from a Tool or its name.
 
-        Tools are identified by name: a Tool object resolves to this scenario's tool of that
-        name when there is one."""
+        Tools that a scenario registered are identified by name: such a Tool resolves to
+        this scenario's tool of the same name when there is one, so code written against
+        another version of the scenario calls this version's tools. A Tool no scenario
+        registered (``Tool(...)`` made on the spot, or a ``tool.with_params(...)`` copy) is
+        called as it is.
+
+        >>> sc = Scenario("rt")
+        >>> search = sc.tool("search", p_ok=0.9)
+        >>> sc.resolve_tool("search") is search
+        True
+        >>> sc.resolve_tool(search.with_params(p_ok=0.5)).p_ok
+        0.5
+        """
         if isinstance(tool, Tool):
-            return self.tools.get(tool.name, tool)
+            return self.tools.get(tool.name, tool) if tool.registered else tool
         if isinstance(tool, str) and tool in self.tools:
             return self.tools[tool]
         raise ScenarioError(

@@ -256,3 +256,51 @@ def test_a_custom_mechanism_is_conditioned_on_its_observed_cost() -> None:
         cf = asim.counterfactual(strip_noise(run.trace), scenario=sc, samples=5, seed=0)
         for sample in cf.samples:
             assert_reproduces(sample, run)
+
+
+# -- what a trace alone does not determine --------------------------------------------------
+
+
+def test_a_timed_out_bernoulli_latency_was_the_long_one() -> None:
+    # latency 1 s with probability 0.3, else 0; a 0.5 s timeout cuts off exactly the long
+    # calls, so the posterior of a timed-out call is u < 0.3 and lifting the timeout gives 1 s
+    sc = asim.Scenario("coin-timeout")
+    coin = sc.tool("coin", latency=dist.Bernoulli(p=0.3), timeout=0.5)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.call(coin))
+
+    checked = 0
+    for seed in range(30):
+        run = sc.run(seed=seed)
+        if run.outcomes["success"]:
+            continue
+        observed = strip_noise(run.trace)
+        post = posterior_noise(observed, sc, seed=0, draw=1)
+        assert post["main#0/coin#0"]["latency"] < 0.3
+        cf = asim.counterfactual(observed, asim.set_params("coin", timeout=5.0), scenario=sc)
+        assert cf.outcomes["success"].value == 1.0
+        assert cf.outcomes["latency"].exact and cf.outcomes["latency"].value == 1.0
+        checked += 1
+    assert checked >= 5
+
+
+def test_a_session_of_a_coupled_batch_is_not_abduced_alone() -> None:
+    sc = asim.Scenario("queue")
+    t = sc.tool("t", p_ok=0.5, latency=dist.Exponential(mean=1.0), capacity=1)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.call(t))
+
+    batch = sc.simulate(4, seed=0, arrivals=0.2)
+    assert batch[3].trace.attributes["coupled_sessions"] == 4
+    with pytest.raises(UnanswerableError, match="one of 4 sessions"):
+        asim.counterfactual(strip_noise(batch[3].trace), asim.repair("t"), scenario=sc)
+    # the Run itself re-simulates the batch, and a run simulated alone is abduced as before
+    assert asim.counterfactual(batch[3], asim.repair("t")).outcomes["success"] == 1.0
+    alone = sc.run(seed=0)
+    assert "coupled_sessions" not in alone.trace.attributes
+    cf = asim.counterfactual(strip_noise(alone.trace), asim.repair("t"), scenario=sc)
+    assert cf.outcomes["success"].value == 1.0

@@ -189,6 +189,22 @@ def test_interventions_are_hashable_serialisable_values() -> None:
         asim.set_params("t", colour="red")
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: asim.do("t", latency=math.inf),
+        lambda: asim.do("t", latency=-1.0),
+        lambda: asim.do("t", cost=math.nan),
+        lambda: asim.do("t", cost=-0.5),
+        lambda: asim.delay("t", math.inf),
+        lambda: asim.delay("t", math.nan),
+    ],
+)
+def test_non_finite_or_negative_times_and_costs_are_refused(make) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(asim.InterventionError, match="must be a finite number"):
+        make()
+
+
 def test_world_caches_evaluations() -> None:
     run = chain([0.2, 0.2]).run(seed=1)
     w = asim.world(run)

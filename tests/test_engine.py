@@ -214,6 +214,25 @@ def test_custom_mechanism_and_user_outcome() -> None:
     assert ok_run.result.value == 42 and ok_run.outcomes["slow"] == 1.0
 
 
+@pytest.mark.parametrize(
+    ("field", "bad"),
+    [("latency", math.inf), ("latency", -1.0), ("cost", math.nan), ("cost", math.inf)],
+)
+def test_a_mechanism_returning_a_bad_time_or_cost_fails_the_call_by_name(field, bad) -> None:  # type: ignore[no-untyped-def]
+    sc = asim.Scenario("bad-mech")
+    t = sc.tool("t", mechanism=lambda inputs, noise: {"ok": True, field: bad})
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.call(t))
+
+    run = sc.run(seed=0)  # the agent fails; the run and its trace are still well formed
+    assert run.outcomes["success"] == 0.0
+    assert f"mechanism of 't' returned {field} {bad!r}" in run.result.error
+    assert math.isfinite(run.outcomes["latency"]) and math.isfinite(run.outcomes["cost"])
+    assert run.trace.span("main#0").error == run.result.error
+
+
 def test_sub_agent_result_rules() -> None:
     sc = asim.Scenario("sub")
 

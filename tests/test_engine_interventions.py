@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import agentsim as asim
 
 
@@ -190,3 +192,51 @@ def test_a_coupled_counterfactual_keeps_the_batch_interventions_on_every_session
     # a counterfactual of that counterfactual keeps each session's world
     cf2 = asim.counterfactual(cf, asim.do("main#0/t#0", latency=1.0))
     assert [p.outcomes["latency"] for p in cf2.peers] == [0.5, 1.0, 0.5]
+
+
+def _server() -> asim.Scenario:
+    sc = asim.Scenario("server")
+    t = sc.tool("t", p_ok=1.0, latency=2.0, capacity=1)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.call(t))
+
+    return sc
+
+
+def test_capacity_cannot_change_for_some_calls_only() -> None:
+    run = _pair(1).run(seed=0)
+    for target in ("main#0/t#0", "main#0/t#*"):
+        with pytest.raises(asim.InterventionError, match="capacity is one pool"):
+            asim.counterfactual(run, asim.set_params(target, capacity=2))
+
+
+def test_capacity_of_a_shared_tool_cannot_change_for_one_session_of_a_batch() -> None:
+    sc = _server()
+    batch = sc.simulate(3, seed=0, arrivals=1.0)
+    assert [r.outcomes["latency"] for r in batch] == [2.0, 3.0, 4.0]
+    # the pool is one server for every session: a private pool of any size for session 2
+    # would be a different system, so the question is refused
+    for capacity in (1, 2, 5):
+        if capacity == 1:
+            cf = asim.counterfactual(batch[2], asim.set_params("t", capacity=capacity))
+            assert cf.outcomes["latency"] == 4.0
+            continue
+        with pytest.raises(asim.InterventionError, match="one pool of capacity 1"):
+            asim.counterfactual(batch[2], asim.set_params("t", capacity=capacity))
+    # the same change for every session is a well-posed question
+    wider = sc.simulate(3, seed=0, arrivals=1.0, interventions=asim.set_params("t", capacity=2))
+    assert [r.outcomes["latency"] for r in wider] == [2.0, 2.0, 2.0]
+
+
+def test_a_counterfactual_of_a_peer_keeps_every_other_sessions_world() -> None:
+    sc = _server()
+    batch = sc.simulate(3, seed=0, arrivals=1.0, interventions=asim.do("t", latency=0.5))
+    cf = asim.counterfactual(batch[1], asim.do("main#0/t#0", latency=3.0))
+    assert [p.outcomes["latency"] for p in cf.peers] == [0.5, 3.0, 2.5]
+    # now change session 2 of that world: session 1 still holds the server from 1 to 4
+    cf3 = asim.counterfactual(cf.peers[2], asim.do("main#0/t#0", latency=1.0))
+    assert [p.outcomes["latency"] for p in cf3.peers] == [0.5, 3.0, 3.0]
+    assert [len(p.interventions) for p in cf3.peers] == [1, 2, 2]
+    assert cf3.outcomes == cf3.peers[2].outcomes

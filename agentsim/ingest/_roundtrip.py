@@ -132,6 +132,9 @@ def restore_agentsim(trace: Trace) -> Trace:
             )
         )
     seed = meta.get("agentsim.seed")
+    attributes: dict[str, JsonValue] = {**run_attrs, "imported_from": "otlp"}
+    if trace.attributes.get("warnings"):  # what the importer noticed stays reported
+        attributes["warnings"] = list(trace.attributes["warnings"])  # type: ignore[arg-type]
     return Trace(
         trace_id=str(meta.get("agentsim.trace_id", trace.trace_id)),
         source="agentsim",
@@ -140,5 +143,5 @@ def restore_agentsim(trace: Trace) -> Trace:
         spans=restored,
         outcomes=outcomes or dict(trace.outcomes),
         interventions=interventions,
-        attributes={**run_attrs, "imported_from": "otlp"},
+        attributes=attributes,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import agentsim as asim
@@ -49,3 +50,17 @@ def test_otlp_round_trip_keeps_run_attributes_and_entry_inputs(tmp_path: Path) -
     cf = asim.counterfactual(back, scenario=sc)
     assert {k: v.value for k, v in cf.outcomes.items()} == run.outcomes
     assert dict(cf.samples[0].context.inputs) == {"ticket": "T-77"}
+
+
+def test_otlp_round_trip_keeps_what_the_importer_noticed(tmp_path: Path) -> None:
+    run = support_desk().run(seed=4)
+    path = asim.save_otlp(run.trace, tmp_path / "run.json")
+    export = json.loads(path.read_text())
+    spans = export["resourceSpans"][0]["scopeSpans"][0]["spans"]
+    leaf = spans[-1]
+    leaf["endTimeUnixNano"] = str(int(leaf["startTimeUnixNano"]) - 5_000_000)
+    path.write_text(json.dumps(export))
+    back = asim.load_trace(path)
+    assert back.source == "agentsim"  # still restored as the agentsim trace...
+    (warning,) = back.attributes["warnings"]  # ...and the repair is still reported
+    assert "ends before it starts" in warning
