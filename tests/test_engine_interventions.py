@@ -240,3 +240,26 @@ def test_a_counterfactual_of_a_peer_keeps_every_other_sessions_world() -> None:
     assert [p.outcomes["latency"] for p in cf3.peers] == [0.5, 3.0, 3.0]
     assert [len(p.interventions) for p in cf3.peers] == [1, 2, 2]
     assert cf3.outcomes == cf3.peers[2].outcomes
+
+
+def test_a_slot_freed_as_a_queued_calls_timer_fires_times_the_call_out_at_once() -> None:
+    # the holder ends at 0 + 0.30000000000000004 and the waiter's timer fires at 0.1 + 0.2:
+    # the same float instant; the holder's event was scheduled first, so the slot is granted
+    # as the timer fires, and the time left of the timeout is 0.2 - 0.20000000000000004 < 0
+    sc = asim.Scenario("float-tie")
+    p = sc.tool("p", latency=0.1 + 0.2, capacity=1, timeout=0.2)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        return (yield ctx.parallel(ctx.call(p), ctx.spawn(late)))
+
+    @sc.agent
+    def late(ctx):  # type: ignore[no-untyped-def]
+        yield ctx.wait(0.1)
+        return (yield ctx.call(p))
+
+    run = sc.run(seed=0, interventions=asim.repair("main#0/p#0"))
+    holder, waiter = run.trace.span("main#0/p#0"), run.trace.span("main#0/late#0/p#0")
+    assert holder.ok and holder.end == 0.1 + 0.2
+    assert not waiter.ok and waiter.error == "timeout after 0.2s"
+    assert waiter.end == 0.1 + 0.2 and waiter.start == 0.1
