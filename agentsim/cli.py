@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -97,25 +98,37 @@ def _import_file(spec: str, path: Path) -> Any:
         module_spec.loader.exec_module(module)
     except Exception as exc:  # user code: anything may fail; BaseException still escapes
         sys.modules.pop(name, None)
-        raise ScenarioError(_import_failure("scenario file", spec, exc)) from exc
+        raise ScenarioError(
+            _import_failure("scenario file", spec, exc, _line_in(exc, path))
+        ) from exc
     return module
 
 
-def _import_failure(kind: str, spec: str, exc: Exception) -> str:
-    """One line naming what failed to import, the exception, and the fix.
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The line of ``path`` that was executing, deepest first, when ``exc`` was raised."""
+    target = str(path.resolve())
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename and str(Path(frame.filename).resolve()) == target:
+            return frame.lineno
+    return None
 
-    >>> _import_failure("scenario file", "x.py", KeyError("k"))
-    "scenario file 'x.py' failed to import: KeyError: 'k'; fix the scenario file"
+
+def _import_failure(kind: str, spec: str, exc: Exception, line: int | None = None) -> str:
+    """One line naming what failed to import (and where), the exception, and the fix.
+
+    >>> _import_failure("scenario file", "x.py", KeyError("k"), line=7)
+    "scenario file 'x.py' failed to import at line 7: KeyError: 'k'; fix the scenario file"
     """
+    at = f" at line {line}" if line is not None else ""
     if isinstance(exc, SyntaxError):
         detail = f"{exc.msg} ({exc.filename}, line {exc.lineno})"
     else:
         detail = str(exc) or "(no message)"
     # main() prints only the first line of an error, so the message must be one line
     if isinstance(exc, AgentSimError):  # its message already names the value and the fix
-        return " ".join(f"{kind} {spec!r} failed to import: {detail}".split())
+        return " ".join(f"{kind} {spec!r} failed to import{at}: {detail}".split())
     detail = " ".join(detail.split())
-    return f"{kind} {spec!r} failed to import: {type(exc).__name__}: {detail}; fix the {kind}"
+    return f"{kind} {spec!r} failed to import{at}: {type(exc).__name__}: {detail}; fix the {kind}"
 
 
 def is_scenario_spec(spec: str) -> bool:

@@ -46,17 +46,20 @@ def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
 @pytest.mark.parametrize(
     "source, fragments",
     [
-        ("raise RuntimeError('boom')\n", ["RuntimeError: boom", "fix the scenario file"]),
+        (
+            "raise RuntimeError('boom')\n",
+            ["at line 1: RuntimeError: boom", "fix the scenario file"],
+        ),
         ("x = 1\ndef f(:\n    pass\n", ["SyntaxError", "line 2", "fix the scenario file"]),
         (
             "import agentsim_no_such_module_here\n",
             ["ModuleNotFoundError: No module named 'agentsim_no_such_module_here'"],
         ),
-        ("settings = {}\nsettings['missing']\n", ["KeyError: 'missing'"]),
+        ("settings = {}\nsettings['missing']\n", ["at line 2: KeyError: 'missing'"]),
         ("raise ValueError('first line\\nsecond line')\n", ["first line second line; fix"]),
         (
             "import agentsim as asim\nasim.Scenario('s').tool('a', p_ok=2.0)\n",
-            ["failed to import", "p_ok=2.0"],
+            ["failed to import at line 2", "p_ok=2.0"],
         ),
         ("x = 1\n", ["defines no `scenario`", "add `scenario = ...`"]),
     ],
