@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import agentsim as asim
 from agentsim import dist
+from agentsim.cli import main
+
+if TYPE_CHECKING:
+    import pytest
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run the command line in-process: (exit status, standard output, standard error)."""
+    try:
+        main(args)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
 
 
 def chain(p_oks: list[float], *, latency: Any = 1.0, p_recover: float = 0.0) -> asim.Scenario:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from agentsim.cli import main
+from tests.helpers import run_cli
 
 SCENARIO = """
 import agentsim as asim
@@ -27,16 +27,6 @@ def scenario_file(tmp_path: Path) -> Path:
     p = tmp_path / "sc.py"
     p.write_text(SCENARIO)
     return p
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def test_run_prints_summary_and_writes_traces(

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from agentsim.cli import load_scenario, main
+from agentsim.cli import load_scenario
+from tests.helpers import run_cli
 
 SCENARIO = """
 import agentsim as asim
@@ -23,16 +24,6 @@ a = scenario.tool("a", p_ok=0.5, latency=1.0)
 def main(ctx):
     return (yield ctx.call(a))
 """
-
-
-def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    try:
-        main(args)
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
 
 
 def assert_one_line_error(code: int, err: str, *fragments: str) -> None:
