@@ -111,24 +111,27 @@ class Kernel:
         self.scenario = scenario
         self._resources: dict[str, simpy.Resource] = {}
 
-    def resource(self, tool: Tool) -> simpy.Resource:
+    def resource(self, tool: Tool, intervened: bool = False) -> simpy.Resource:
         """The shared capacity of ``tool``: one pool per tool name for the whole environment,
         its size that of the first call's (effective) tool.
 
         Every call of a tool in the environment, whichever session makes it, queues for the
-        same pool, so an intervention cannot give some calls a capacity of their own: a call
-        whose tool asks for another capacity (``set_params(capacity=)`` or a ``replace``
-        confined to one session of a coupled batch, or to one agent's calls) is refused."""
+        same pool, so no call can have a capacity of its own: a call whose tool asks for
+        another one (an intervention confined to one agent's calls or to one session of a
+        coupled batch, or an ad-hoc ``Tool`` of the same name) is refused, with an
+        :class:`InterventionError` when the session runs under interventions (it escapes the
+        run) and a :class:`ScenarioError` otherwise (it fails the calling agent)."""
         res = self._resources.get(tool.name)
         if res is None:
             res = simpy.Resource(self.env, capacity=tool.capacity or 1)
             self._resources[tool.name] = res
         elif res.capacity != tool.capacity:
-            raise InterventionError(
-                f"tool {tool.name!r} has one pool of capacity {res.capacity} shared by every "
-                f"call in the environment, and an intervention asks for capacity "
-                f"{tool.capacity} for some calls only; change the capacity by tool name for "
-                "every session (simulate the batch with the intervention) instead"
+            error = InterventionError if intervened else ScenarioError
+            raise error(
+                f"a call of tool {tool.name!r} asks for capacity {tool.capacity}, but the tool "
+                f"has one pool of capacity {res.capacity} shared by every call in the "
+                "environment; change the capacity by tool name, for every session (simulate "
+                "the batch with the intervention), or give the tool another name"
             )
         return res
 
@@ -302,12 +305,16 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     if ivs is not None:
         for iv in matched:  # result-level interventions
             ivs.apply_to_result(iv, fields, req, inputs)
+    # timeout and capacity are those of the effective mechanism (after replace/set_params)
+    timeout = None if type(req) is _Wait else tool.timeout
+    res = (
+        s.kernel.resource(tool, s.ivs is not None)
+        if type(req) is not _Wait and tool.capacity
+        else None
+    )
     s.records.append(rec)
     ok, value, latency, cost, error, forced = fields
     start = env.now
-    # timeout and capacity are those of the effective mechanism (after replace/set_params)
-    timeout = None if type(req) is _Wait else tool.timeout
-    res = s.kernel.resource(tool) if type(req) is not _Wait and tool.capacity else None
     try:
         if res is None:
             if timeout is not None and latency > timeout and not forced:

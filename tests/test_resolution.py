@@ -119,3 +119,19 @@ def test_attribute_change_credits_the_sub_agent_not_the_code_that_spawns_it() ->
     assert set(a.values) == {"agent main", "agent sub"}
     assert a.values["agent main"] == 0.0  # paired runs: exactly no effect on any seed
     assert abs(a.values["agent sub"] - 0.16) < 0.03
+
+
+def test_an_ad_hoc_tool_cannot_bring_its_own_capacity_to_a_shared_pool() -> None:
+    sc = asim.Scenario("pool")
+    search = sc.tool("search", latency=1.0, capacity=1)
+    wide = asim.Tool("search", latency=1.0, capacity=4)
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        yield ctx.call(search)
+        return (yield ctx.call(wide))
+
+    run = sc.run(seed=0)  # the agent fails by name; the run and its trace stay well formed
+    assert run.outcomes["success"] == 0.0
+    assert "asks for capacity 4" in str(run.result.error)
+    assert [s.address for s in run.trace.calls()] == ["main#0/search#0"]
