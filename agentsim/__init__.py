@@ -17,6 +17,7 @@ traces and answer the questions their structure determines.
 from __future__ import annotations
 
 from agentsim import analytic, bench, dist, noise, workflow
+from agentsim._version import __version__ as __version__
 from agentsim.attribution.actual_cause import (
     Cause,
     Witness,
@@ -66,15 +67,13 @@ from agentsim.locate import locate_failure
 from agentsim.otlp import save_otlp, to_otlp
 from agentsim.run import Batch, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
-from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
-from agentsim.structural import StructuralModel
 from agentsim.trace import Span, Trace, save_trace
-from agentsim.tracemodel import TraceWorld
 from agentsim.validate import Validation, validate
 from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
-
-__version__ = "0.1.0"
+from agentsim.worlds.graph import ancestors_of_outcome, scm_graph
+from agentsim.worlds.structural import StructuralModel
+from agentsim.worlds.trace import TraceWorld
 
 __all__ = [
     "Agent",

@@ -19,7 +19,17 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
+from agentsim.attribution.api import attribute as attribute_fn
+from agentsim.attribution.api import shapley
+from agentsim.attribution.baselines import decisive_error
+from agentsim.bench import export_whowhen, generate, parse_fault, score_files
+from agentsim.counterfactuals import counterfactual
 from agentsim.errors import AgentSimError, ScenarioError
+from agentsim.ingest import load_traces
+from agentsim.interventions import break_, do, repair
+from agentsim.scenario import Scenario
+from agentsim.trace import save_trace
+from agentsim.validate import load_claims, validate
 
 app = typer.Typer(
     name="agentsim",
@@ -51,8 +61,6 @@ def load_scenario(spec: str) -> Any:
     ...
     agentsim.cli.UserError: scenario file 'no/such/file.py' does not exist
     """
-    from agentsim.scenario import Scenario
-
     path = Path(spec)
     if path.is_dir():
         raise UserError(
@@ -141,8 +149,6 @@ def is_scenario_spec(spec: str) -> bool:
 
 def _load_traces(path: str, fmt: str | None = None) -> list[Any]:
     """Every trace of one file, in any supported format; a directory is refused."""
-    from agentsim.ingest import load_traces
-
     if not Path(path).exists():
         raise UserError(f"trace file {path!r} does not exist")
     if Path(path).is_dir():  # the loader would read the whole tree below it
@@ -243,8 +249,6 @@ def parse_do(spec: str) -> Any:
     >>> parse_do("main#0/a#0:ok=false").describe()
     'do(main#0/a#0, ok=False)'
     """
-    from agentsim.interventions import do
-
     target, sep, rest = spec.rpartition(":")
     if not sep or not target or "=" not in rest:
         raise UserError(
@@ -276,8 +280,6 @@ def run(
     out_file: Annotated[str | None, typer.Option("--out", help="write traces (.jsonl)")] = None,
 ) -> None:
     """Simulate a scenario and print success, latency and cost with intervals."""
-    from agentsim.trace import save_trace
-
     sc = load_scenario(scenario)
     batch = sc.simulate(runs, seed, workers=workers, keep_traces=out_file is not None)
     out.print(summary_table(batch))
@@ -313,9 +315,6 @@ def whatif(
     break__: Annotated[list[str] | None, typer.Option("--break", help="target")] = None,
 ) -> None:
     """Run a seed, apply interventions, print factual and counterfactual outcomes and the diff."""
-    from agentsim.counterfactuals import counterfactual
-    from agentsim.interventions import break_, repair
-
     ivs = [parse_do(s) for s in do_ or []]
     ivs += [repair(t) for t in repair_ or []] + [break_(t) for t in break__ or []]
     if not ivs:
@@ -344,8 +343,6 @@ def attribute(
     trace_index: Annotated[int, typer.Option("--trace", min=0, help="which trace of the file")] = 0,
 ) -> None:
     """Attribute a run's (or an imported trace's) outcome to its calls, agents or tools."""
-    from agentsim.attribution.api import attribute as attribute_fn
-
     if is_scenario_spec(target):
         world: Any = load_scenario(target).run(seed=seed)
         factual = world.outcomes
@@ -389,8 +386,6 @@ def import_(
     out_file: Annotated[str | None, typer.Option("--out", help="agentsim JSON to write")] = None,
 ) -> None:
     """Import traces and write them in agentsim's format (.jsonl for several)."""
-    from agentsim.trace import save_trace
-
     traces = _load_traces(file, fmt)
     for tr in traces:
         n_err = sum(1 for s in tr.spans if not s.ok)
@@ -416,8 +411,6 @@ def validate_cmd(
     reference: Annotated[str, typer.Option(help="decisive|annotation")] = "decisive",
 ) -> None:
     """Score attribution claims against the engine's answer (or another set of claims)."""
-    from agentsim.validate import load_claims, validate
-
     if not Path(target).exists():
         raise UserError(f"{target!r} does not exist")
     if not Path(claims).is_file():
@@ -439,8 +432,6 @@ def bench_generate(
     overwrite: Annotated[bool, typer.Option(help="replace numbered files in --out")] = False,
 ) -> None:
     """Plant a fault, label failed runs with their exact decisive error, write Who&When files."""
-    from agentsim.bench import export_whowhen, generate, parse_fault
-
     sc = load_scenario(scenario)
     bench = generate(sc, fault=[parse_fault(f) for f in fault], n=runs, seed=seed)
     paths = export_whowhen(bench, out_dir, overwrite=overwrite)
@@ -454,8 +445,6 @@ def bench_score(
     labels: Annotated[str, typer.Argument(help="Who&When label folder or file")],
 ) -> None:
     """Score (agent, step) predictions against labels, with exact integer step matching."""
-    from agentsim.bench import score_files
-
     for path in (predictions, labels):
         if not Path(path).exists():
             raise UserError(f"{path!r} does not exist")
@@ -468,11 +457,6 @@ def demo(
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """The tour: simulate the support desk, show a failed run, its counterfactual and why."""
-    from agentsim.attribution.api import shapley
-    from agentsim.attribution.baselines import decisive_error
-    from agentsim.counterfactuals import counterfactual
-    from agentsim.interventions import repair
-
     sc = load_scenario("scenarios.support_desk")
     batch = sc.simulate(runs, seed, progress=True)
     out.print(summary_table(batch))

@@ -5,7 +5,7 @@
 * a simulated :class:`~agentsim.run.Run` knows its exogenous noise, so the answer is exact:
   the *decisive error*, the earliest call whose repair alone turns the failure into a success
   (:func:`~agentsim.attribution.baselines.decisive_error`);
-* an imported trace with error marks has a structural model (:class:`~agentsim.tracemodel.
+* an imported trace with error marks has a structural model (:class:`~agentsim.worlds.trace.
   TraceWorld`) whose decisive error is exact *under that model*; when no single repair flips
   the outcome (several errors each suffice, or the run failed by its outcome), the first
   error that was neither recovered nor tolerated is named instead, and the evidence says so;
@@ -58,7 +58,9 @@ import re
 from typing import Any
 
 from agentsim.attribution.baselines import Locus, decisive_error, first_error, steps_of
+from agentsim.run import Run
 from agentsim.trace import Span, Trace
+from agentsim.worlds import TraceWorld, as_world
 
 __all__ = ["locate_failure", "locate_in_messages"]
 
@@ -110,9 +112,6 @@ def locate_failure(trace_or_run: Any, *, outcome: str = "success") -> Locus:
     >>> loc.address, loc.step, loc.method
     ('a#0/s#0', 0, 'decisive_error')
     """
-    from agentsim.run import Run
-    from agentsim.worlds import as_world
-
     if isinstance(trace_or_run, Trace) and _is_message_log(trace_or_run):
         return locate_in_messages(trace_or_run)
     world = as_world(trace_or_run)
@@ -133,7 +132,7 @@ def locate_failure(trace_or_run: Any, *, outcome: str = "success") -> Locus:
             "named the first failed call",
             "first_error",
         )
-    if not hasattr(world, "tolerated"):
+    if not isinstance(world, TraceWorld):
         return Locus(None, None, None, "no single repair makes it succeed", "decisive_error")
     return _first_unrecovered(world)
 
@@ -145,7 +144,7 @@ def _is_message_log(trace: Trace) -> bool:
     return not marked and any("content" in s.attributes for s in trace.spans)
 
 
-def _first_unrecovered(world: Any) -> Locus:
+def _first_unrecovered(world: TraceWorld) -> Locus:
     steps = steps_of(world)
     spans = {s.address: s for s in world.factual.spans}
     for i, (address, agent, _) in enumerate(steps):

@@ -77,7 +77,9 @@ from pathlib import Path
 from typing import Any
 
 from agentsim._io import atomic_write_text
+from agentsim._version import __version__
 from agentsim.errors import TraceFormatError
+from agentsim.ingest import otlp_keys as K
 from agentsim.trace import Span, Trace
 
 __all__ = [
@@ -185,42 +187,42 @@ def _span_attributes(trace: Trace, span: Span, is_root: bool) -> dict[str, Any]:
     attrs: dict[str, Any] = {}
     operation = _OPERATIONS.get(span.kind)
     if operation is not None:
-        attrs["gen_ai.operation.name"] = operation
+        attrs[K.GEN_AI_OPERATION] = operation
     if span.kind == "agent":
-        attrs["gen_ai.agent.name"] = span.name
+        attrs[K.GEN_AI_AGENT] = span.name
     elif span.kind == "tool":
-        attrs["gen_ai.tool.name"] = span.name
+        attrs[K.GEN_AI_TOOL] = span.name
     elif span.kind in ("llm", "choice"):
-        attrs["gen_ai.request.model"] = span.name
+        attrs[K.GEN_AI_MODEL] = span.name
     if span.kind == "choice" and span.value is not None:
-        attrs["agentsim.choice"] = span.value
+        attrs[K.CHOICE] = span.value
     attrs.update(
         {
-            "agentsim.address": span.address,
-            "agentsim.kind": span.kind,
-            "agentsim.status": span.status,
-            "agentsim.agent": span.agent,
-            "agentsim.cost": float(span.cost),
-            "agentsim.queued": float(span.queued),
+            K.ADDRESS: span.address,
+            K.KIND: span.kind,
+            K.STATUS: span.status,
+            K.AGENT: span.agent,
+            K.COST: float(span.cost),
+            K.QUEUED: float(span.queued),
         }
     )
     if span.inputs:
-        attrs["agentsim.inputs"] = list(span.inputs)
+        attrs[K.INPUTS] = list(span.inputs)
     if span.value is not None:
-        attrs["agentsim.value"] = json.dumps(span.value, sort_keys=True)
+        attrs[K.VALUE] = json.dumps(span.value, sort_keys=True)
     for slot, u in span.noise.items():
-        attrs[f"agentsim.noise.{slot}"] = float(u)
+        attrs[K.NOISE_PREFIX + slot] = float(u)
     for key, value in span.attributes.items():
-        attrs.setdefault(key if "." in key else f"agentsim.{key}", value)
+        attrs.setdefault(key if "." in key else K.AGENTSIM_PREFIX + key, value)
     if not span.ok:
-        attrs["error.type"] = _error_type(span)
+        attrs[K.ERROR_TYPE] = _error_type(span)
     if is_root:
         for name, value in trace.outcomes.items():
-            attrs[f"agentsim.outcome.{name}"] = float(value)
+            attrs[K.OUTCOME_PREFIX + name] = float(value)
         if trace.interventions:
-            attrs["agentsim.interventions"] = list(trace.interventions)
+            attrs[K.INTERVENTIONS] = list(trace.interventions)
         for key, value in trace.attributes.items():
-            attrs[f"agentsim.run.{key}"] = json.dumps(value, sort_keys=True)
+            attrs[K.RUN_PREFIX + key] = json.dumps(value, sort_keys=True)
     return attrs
 
 
@@ -253,7 +255,7 @@ def _otlp_span(trace: Trace, tid: str, span: Span) -> dict[str, Any]:
             {
                 "traceId": tid,
                 "spanId": span_id(trace, address),
-                "attributes": _attributes({"agentsim.link": "input"}),
+                "attributes": _attributes({K.LINK: "input"}),
             }
             for address in span.inputs
         ]
@@ -265,15 +267,13 @@ def _otlp_span(trace: Trace, tid: str, span: Span) -> dict[str, Any]:
 
 
 def _resource_spans(trace: Trace) -> dict[str, Any]:
-    from agentsim import __version__
-
     resource = {
         "service.name": trace.scenario or trace.source or "agentsim",
-        "agentsim.trace_id": trace.trace_id,
-        "agentsim.source": trace.source,
-        "agentsim.scenario": trace.scenario,
-        "agentsim.seed": trace.seed,
-        "agentsim.schema_version": trace.schema_version,
+        K.TRACE_ID: trace.trace_id,
+        K.SOURCE: trace.source,
+        K.SCENARIO: trace.scenario,
+        K.SEED: trace.seed,
+        K.SCHEMA_VERSION: trace.schema_version,
     }
     tid = trace_id(trace)
     return {

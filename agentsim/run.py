@@ -1,29 +1,41 @@
-"""Results of calls, runs and batches of runs.
+"""Runs and batches: what the executor hands back (engine layer; imports kernel and model).
 
-A :class:`Result` is what a call returns to its agent. A :class:`Run` is one execution of a
-scenario with one seed: its entry agent's result, its outcomes and its trace. A :class:`Batch`
-holds many runs and estimates rates and means with confidence intervals.
+A :class:`Run` is one execution of a scenario with one seed: its entry agent's result (a
+:class:`~agentsim.context.Result`), its outcomes and its trace, built on demand from the
+engine's span records (:func:`build_trace`). A :class:`Batch` holds many runs and estimates
+rates and means with confidence intervals. :func:`diff_runs` compares two runs span by span.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim.context import Result
 from agentsim.errors import AgentSimError, suggest
 from agentsim.stats import Estimate, mean_ci, wilson
+from agentsim.trace import Span, Trace, to_json_value
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from agentsim.interventions import Intervention
     from agentsim.scenario import Scenario
-    from agentsim.trace import Trace
 
-__all__ = ["Batch", "Result", "Run", "RunContext"]
+__all__ = [
+    "Batch",
+    "Result",
+    "Run",
+    "RunContext",
+    "RunDiff",
+    "SpanChange",
+    "build_trace",
+    "diff_runs",
+]
 
 
 CONTINUOUS_OUTCOMES = frozenset({"latency", "cost"})
@@ -33,58 +45,6 @@ CONTINUOUS_OUTCOMES = frozenset({"latency", "cost"})
 def outcome_mean(name: str, values: Any, confidence: float = 0.95) -> Estimate:
     """Mean of outcome ``name`` over runs, with the interval its kind calls for."""
     return mean_ci(values, confidence, proportion=False if name in CONTINUOUS_OUTCOMES else None)
-
-
-class Result:
-    """What a call returns to the agent that made it (treat it as immutable).
-
-    Attributes: ``ok`` (whether the call succeeded), ``value`` (what it returned; ``None`` on
-    failure unless a mechanism says otherwise), ``latency`` (seconds from issue to return,
-    queueing included), ``cost`` (money spent; for a sub-agent, every call inside it),
-    ``error`` (message when not ok) and ``address`` (the call that produced it).
-
-    >>> r = Result(ok=True, value=3, latency=0.5, cost=0.01, error=None, address="m#0/a#0")
-    >>> r.ok, r.value
-    (True, 3)
-    """
-
-    # A plain slotted class: a frozen dataclass costs a microsecond per call in __init__,
-    # which is a tenth of the engine's whole budget per simulated call.
-    __slots__ = ("address", "cost", "error", "latency", "ok", "value")
-
-    def __init__(
-        self,
-        ok: bool,
-        value: Any = None,
-        latency: float = 0.0,
-        cost: float = 0.0,
-        error: str | None = None,
-        address: str = "",
-    ) -> None:
-        self.ok = ok
-        self.value = value
-        self.latency = latency
-        self.cost = cost
-        self.error = error
-        self.address = address
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.ok, self.value, self.latency, self.cost, self.error, self.address)
-
-    def __eq__(self, other: object) -> bool:
-        return type(other) is Result and self._key() == other._key()
-
-    def __hash__(self) -> int:
-        return hash((self.ok, self.latency, self.cost, self.error, self.address))
-
-    def __repr__(self) -> str:
-        return (
-            f"Result(ok={self.ok}, value={self.value!r}, latency={self.latency:.4g}, "
-            f"cost={self.cost:.4g}, error={self.error!r}, address={self.address!r})"
-        )
-
-    def __agentsim_json__(self) -> Any:
-        return self.value
 
 
 @dataclass(frozen=True)
@@ -155,8 +115,6 @@ class Run:
                     "this run was simulated with keep_traces=False; re-run it with "
                     f"scenario.run(seed={self.seed}) to get its trace"
                 )
-            from agentsim.parallel import build_trace
-
             self._trace = build_trace(self)
         return self._trace
 
@@ -184,10 +142,8 @@ class Run:
                 f"outcomes are {sorted(self.outcomes)}"
             ) from None
 
-    def diff(self, other: Run) -> Any:
+    def diff(self, other: Run) -> RunDiff:
         """What changed between ``other`` (usually the factual run) and this run."""
-        from agentsim.counterfactuals import diff_runs
-
         return diff_runs(other, self)
 
     def drop_records(self) -> None:
@@ -260,3 +216,151 @@ class Batch:
 
     def __repr__(self) -> str:
         return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed})"
+
+
+def _is_json(value: Any) -> bool:
+    """Whether ``value`` survives a JSON round trip unchanged, type included (a tuple, an enum
+    or a non-finite float would come back as something else)."""
+    t = type(value)
+    if value is None or t is bool or t is int:
+        return True
+    if t is float:
+        return math.isfinite(value)
+    if t is str:
+        return not any("\ud800" <= c <= "\udfff" for c in value)  # surrogates are not UTF-8
+    if t is list:
+        return all(_is_json(v) for v in value)
+    if t is dict:
+        return all(type(k) is str and _is_json(k) and _is_json(v) for k, v in value.items())
+    return False
+
+
+def build_trace(run: Run) -> Trace:
+    """Materialise a run's pydantic :class:`~agentsim.trace.Trace` from its records.
+
+    Entry inputs, when the run had any, go to ``attributes["inputs"]`` so that abduction can
+    re-run the program as it ran; the names of inputs that are not JSON values go to
+    ``attributes["unrecorded_inputs"]`` instead (abduction then refuses rather than guess).
+    """
+    t0 = float(run.attributes.get("arrival", 0.0))
+    attributes: dict[str, Any] = dict(run.attributes)
+    if run.context.inputs:
+        inputs = dict(run.context.inputs)
+        unrecorded = sorted(k for k, v in inputs.items() if not _is_json(v))
+        attributes["inputs"] = {k: v for k, v in inputs.items() if k not in unrecorded}
+        if unrecorded:
+            attributes["unrecorded_inputs"] = unrecorded
+    spans = [
+        Span(
+            address=r.address,
+            kind=r.kind,
+            name=r.name,
+            parent=r.parent,
+            agent=r.agent,
+            start=r.start - t0,
+            end=r.end - t0,
+            ok=r.ok,
+            error=r.error,
+            status=r.status,
+            value=to_json_value(r.value),
+            inputs=r.inputs,
+            cost=r.cost,
+            queued=r.queued,
+            noise=dict(r.noise),
+            attributes=dict(r.attrs) if r.attrs else {},
+        )
+        for r in run.records
+    ]
+    return Trace(
+        trace_id=f"{run.scenario.name}-{run.seed:x}",
+        source="agentsim",
+        scenario=run.scenario.name,
+        seed=run.seed,
+        spans=spans,
+        outcomes=dict(run.outcomes),
+        interventions=[iv.describe() for iv in run.interventions],
+        attributes=attributes,
+    )
+
+
+@dataclass(frozen=True)
+class SpanChange:
+    """One field of one span that differs between two runs."""
+
+    address: str
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass
+class RunDiff:
+    """What changed from a factual run to a counterfactual one."""
+
+    changes: list[SpanChange] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    outcomes: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    @property
+    def changed_addresses(self) -> list[str]:
+        """Addresses whose span changed, in trace order, without repeats."""
+        return list(dict.fromkeys(c.address for c in self.changes))
+
+    def __bool__(self) -> bool:
+        return bool(self.changes or self.added or self.removed) or any(
+            a != b for a, b in self.outcomes.values()
+        )
+
+    def __str__(self) -> str:
+        lines = []
+        for name, (a, b) in self.outcomes.items():
+            mark = "" if a == b else "   <- changed"
+            lines.append(f"{name:>12}: {a:.4g} -> {b:.4g}{mark}")
+        for c in self.changes:
+            lines.append(f"  ~ {c.address} {c.field}: {c.before!r} -> {c.after!r}")
+        lines.extend(
+            f"  + {a} (only in the counterfactual: interventional noise)" for a in self.added
+        )
+        lines.extend(f"  - {a} (no longer happens)" for a in self.removed)
+        return "\n".join(lines)
+
+
+_COMPARED = ("ok", "error", "status")
+
+
+def diff_runs(before: Run, after: Run, *, time_tolerance: float = 1e-9) -> RunDiff:
+    """Compare two runs span by span (ok, error, status, start and end times) and outcomes.
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("d")
+    >>> t = sc.tool("t", p_ok=0.5, latency=1.0)
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     return (yield ctx.call(t))
+    >>> run = sc.run(seed=1)
+    >>> str(diff_runs(run, asim.counterfactual(run, asim.do("main#0/t#0", latency=3.0))))
+    ... # doctest: +ELLIPSIS
+    '...latency: 1 -> 3   <- changed...'
+    """
+    a = {r.address: r for r in before.records}
+    b = {r.address: r for r in after.records}
+    d = RunDiff()
+    for addr, ra in a.items():
+        rb = b.get(addr)
+        if rb is None:
+            d.removed.append(addr)
+            continue
+        for f in _COMPARED:
+            if getattr(ra, f) != getattr(rb, f):
+                d.changes.append(SpanChange(addr, f, getattr(ra, f), getattr(rb, f)))
+        for f in ("start", "end"):
+            if abs(getattr(ra, f) - getattr(rb, f)) > time_tolerance:
+                d.changes.append(
+                    SpanChange(addr, f, round(getattr(ra, f), 6), round(getattr(rb, f), 6))
+                )
+    d.added = [addr for addr in b if addr not in a]
+    d.outcomes = {
+        k: (before.outcomes[k], after.outcomes.get(k, float("nan"))) for k in before.outcomes
+    }
+    return d

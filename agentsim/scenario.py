@@ -410,7 +410,9 @@ class Scenario:
         **inputs: Any,
     ) -> Run:
         """Run the scenario once with ``seed``; ``inputs`` go to the entry agent."""
-        from agentsim.parallel import run_one
+        # the one upward call of the package (tests/test_layers.py allows it): the executor
+        # knows how to run a scenario; a scenario only knows what it is
+        from agentsim.executor import run_one
 
         return run_one(self, seed, inputs, interventions)
 
@@ -426,8 +428,8 @@ class Scenario:
         interventions: Intervention | list[Intervention] | tuple[Intervention, ...] = (),
         **inputs: Any,
     ) -> Batch:
-        """Run ``n`` sessions; see :func:`agentsim.engine.simulate`."""
-        from agentsim.parallel import simulate
+        """Run ``n`` sessions; see :func:`agentsim.executor.simulate`."""
+        from agentsim.executor import simulate  # the allowed upward call (see Scenario.run)
 
         return simulate(
             self,

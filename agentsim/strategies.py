@@ -13,7 +13,7 @@ any failing one to a minimal example:
   your own;
 * :func:`interventions`: lists of interventions that make sense for a given run;
 * :func:`structural_models`: small acyclic finite SCMs, as
-  :class:`~agentsim.structural.StructuralModel`, with equations given as truth tables.
+  :class:`~agentsim.worlds.structural.StructuralModel`, with equations given as truth tables.
 
 Every strategy takes keyword-only arguments with small defaults, and all randomness comes from
 hypothesis, so a failure replays exactly. This module needs ``hypothesis`` (an optional
@@ -56,7 +56,7 @@ from agentsim.dist import Exponential
 from agentsim.interventions import Intervention, break_, delay, do, repair
 from agentsim.run import Run
 from agentsim.scenario import Scenario
-from agentsim.structural import StructuralModel
+from agentsim.worlds.structural import StructuralModel
 
 __all__ = [
     "WorkflowScenario",

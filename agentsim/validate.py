@@ -50,8 +50,15 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentsim.attribution.actual_cause import is_actual_cause
+from agentsim.attribution.api import shapley
+from agentsim.attribution.baselines import steps_of
 from agentsim.errors import AttributionError, TraceFormatError
+from agentsim.ingest import load_traces
+from agentsim.interventions import repair
+from agentsim.locate import locate_failure
 from agentsim.trace import Trace
+from agentsim.worlds import FiniteWorld, World, as_world
 
 __all__ = ["ClaimScore", "Validation", "cohen_kappa", "load_claims", "validate"]
 
@@ -194,8 +201,6 @@ def load_claims(path: str | os.PathLike[str]) -> dict[str, Any]:
 
 def _keyed(traces_or_trace: Any) -> list[tuple[list[str], Any]]:
     """(keys, trace or run) pairs from a trace, a run, a path, a folder or an iterable."""
-    from agentsim.ingest import load_traces
-
     if isinstance(traces_or_trace, str | os.PathLike):
         root = Path(traces_or_trace)
         files = (
@@ -283,32 +288,22 @@ def _reference(obj: Any, world_method: str) -> tuple[str | None, int | None]:
         step = attrs.get("mistake_step")
         agent = attrs.get("mistake_agent")
         return (None if agent is None else str(agent)), (step if isinstance(step, int) else None)
-    from agentsim.locate import locate_failure
-
     loc = locate_failure(obj)
     return loc.agent, loc.step
 
 
-def _causal(world: Any, address: str, notes: list[str]) -> tuple[Any, Any, Any, Any]:
+def _causal(world: World, address: str, notes: list[str]) -> tuple[Any, Any, Any, Any]:
     """But-for, actual cause, Shapley rank and value of the claimed step."""
-    from agentsim.attribution.api import shapley
-    from agentsim.interventions import repair
-
     if world.outcome([], "success") != 0.0:
         notes.append("the run succeeded: there is no failure to cause")
         return None, None, None, None
     but_for = world.outcome([repair(address)], "success") == 1.0
     actual: bool | None = None
-    try:
-        from agentsim.attribution.actual_cause import is_actual_cause
-    except ImportError:  # pragma: no cover - the module ships with agentsim
-        notes.append("actual causation is not available in this build; skipped")
+    if isinstance(world, FiniteWorld):
+        value = dict(world.actual())[address]
+        actual = is_actual_cause(world, {address: value}, {"success": 0.0})
     else:
-        if hasattr(world, "variables"):
-            value = dict(world.actual())[address]
-            actual = is_actual_cause(world, {address: value}, {"success": 0.0})
-        else:
-            notes.append(f"{type(world).__name__} is not a finite world; actual cause skipped")
+        notes.append(f"{type(world).__name__} is not a finite world; actual cause skipped")
     failed = [a for a, _, ok in _steps(world) if not ok]
     if not failed:
         notes.append("no step failed: every repair-game Shapley value is zero, so no rank")
@@ -321,9 +316,7 @@ def _causal(world: Any, address: str, notes: list[str]) -> tuple[Any, Any, Any, 
     return but_for, actual, 1 + sum(v > mine for v in values.values()), mine
 
 
-def _steps(world: Any) -> list[tuple[str, str | None, bool]]:
-    from agentsim.attribution.baselines import steps_of
-
+def _steps(world: World) -> list[tuple[str, str | None, bool]]:
     return steps_of(world)
 
 
@@ -384,8 +377,6 @@ def validate(
         claims = load_claims(claims)
     if isinstance(against, str | os.PathLike):
         against = load_claims(against)
-    from agentsim.worlds import as_world
-
     pairs = _keyed(traces_or_trace)
     single = len(pairs) == 1
     scores: list[ClaimScore] = []

@@ -69,8 +69,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from agentsim.errors import ScenarioError
 
 if TYPE_CHECKING:
-    from agentsim.engine import Context
-    from agentsim.run import Result
+    from agentsim.context import Context, Result
     from agentsim.scenario import Scenario
 
 __all__ = [
@@ -463,6 +462,8 @@ def scenario(
     >>> [s.address for s in sc.run(seed=0).trace.spans]
     ['main#0', 'main#0/helper#0', 'main#0/helper#0/a#0']
     """
+    # Compiling is the one step that needs the scenario machinery; the engine-free oracle
+    # (agentsim.analytic) imports this module, so the import stays here.
     from agentsim.scenario import Scenario, Tool
 
     missing = sorted(tool_names(flow) - set(tools))

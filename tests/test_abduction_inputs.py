@@ -17,9 +17,9 @@ import pytest
 
 import agentsim as asim
 from agentsim import dist
-from agentsim.abduction import posterior_noise
 from agentsim.errors import TraceFormatError, UnanswerableError
 from agentsim.trace import Trace
+from agentsim.worlds.abduced import posterior_noise
 
 CALLS = ("tool", "llm", "choice")
 

@@ -37,3 +37,11 @@ def test_an_imported_trace_gives_a_trace() -> None:
     assert type(cf) is asim.Trace
     assert cf.outcomes["latency"] == 3.5
 
+
+def test_a_structural_model_gives_its_values() -> None:
+    m = asim.StructuralModel(
+        equations={"A": None, "B": lambda v: v["A"]},
+        context={"A": 1},
+        domains={"A": [0, 1], "B": [0, 1]},
+    )
+    assert asim.counterfactual(m, asim.do("A", value=0)) == {"A": 0, "B": 0}

@@ -10,8 +10,8 @@ import networkx as nx
 import pytest
 
 from agentsim.errors import InterventionError, ScenarioError, UnknownAddressError
-from agentsim.structural import StructuralModel
 from agentsim.worlds import FiniteWorld, World
+from agentsim.worlds.structural import StructuralModel
 
 BINARY = [0, 1]
 

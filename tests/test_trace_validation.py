@@ -17,7 +17,7 @@ import agentsim as asim
 from agentsim.cli import main
 from agentsim.ingest import parse_traces
 from agentsim.trace import Span, Trace, find_parent_cycle, read_agentsim
-from agentsim.tracemodel import TraceWorld
+from agentsim.worlds.trace import TraceWorld
 from tests.helpers import support_desk
 
 

@@ -9,7 +9,7 @@ import pytest
 import agentsim as asim
 from agentsim.errors import UnanswerableError, UnknownAddressError
 from agentsim.trace import Span, Trace
-from agentsim.tracemodel import TraceWorld, trace_counterfactual
+from agentsim.worlds.trace import TraceWorld, trace_counterfactual
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 

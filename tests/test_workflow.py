@@ -229,7 +229,7 @@ def test_combinator_success_rates(flow: wf.Flow, p: float) -> None:
 
 
 def test_oracle_modules_do_not_import_the_engine() -> None:
-    banned = {"simpy", "agentsim.engine", "agentsim.parallel", "agentsim.scenario"}
+    banned = {"simpy", "agentsim._engine", "agentsim.executor", "agentsim.scenario"}
     root = Path(asim.__file__).parent
     modules = [root / "workflow.py", *sorted((root / "analytic").glob("*.py"))]
     assert len(modules) > 2

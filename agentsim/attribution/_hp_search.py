@@ -19,13 +19,14 @@ candidate causes with as few world evaluations as it can:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
-from agentsim.errors import AttributionError, suggest
-from agentsim.worlds import FiniteWorld
+from agentsim.errors import AgentSimError, AttributionError, suggest
+from agentsim.worlds import FiniteWorld, World, as_world
 
 Definition: TypeAlias = Literal["original", "updated", "modified"]
 DEFINITIONS: tuple[Definition, ...] = ("original", "updated", "modified")
@@ -50,13 +51,9 @@ class Search:
     """AC1-AC3 questions about one effect in one finite world, with a shared cache."""
 
     def __init__(self, world: FiniteWorld, effect: Effect) -> None:
-        if not isinstance(world, FiniteWorld):
+        if not isinstance(world, FiniteWorld | World):
             # a simulated Run or an imported Trace: its world is a FiniteWorld over its calls
-            from agentsim.run import Run
-            from agentsim.trace import Trace
-            from agentsim.worlds import as_world
-
-            if isinstance(world, Run | Trace):
+            with contextlib.suppress(AgentSimError):  # not evidence of any kind: refused below
                 world = as_world(world)
         if not isinstance(world, FiniteWorld):
             raise AttributionError(

@@ -85,7 +85,7 @@ every world evaluation is cached. A dozen-variable model answers in well under a
 
 Examples
 --------
->>> from agentsim.structural import StructuralModel
+>>> from agentsim.worlds.structural import StructuralModel
 >>> fire = StructuralModel(
 ...     equations={"MD": None, "L": None, "FF": lambda v: int(v["MD"] or v["L"])},
 ...     context={"MD": 1, "L": 1},
@@ -238,7 +238,7 @@ def is_actual_cause(
 
     Examples
     --------
-    >>> from agentsim.structural import StructuralModel
+    >>> from agentsim.worlds.structural import StructuralModel
     >>> rocks = StructuralModel(
     ...     equations={"ST": None, "BT": None, "SH": lambda v: v["ST"],
     ...                "BH": lambda v: int(v["BT"] and not v["SH"]),
@@ -275,7 +275,7 @@ def find_witness(
 
     Examples
     --------
-    >>> from agentsim.structural import StructuralModel
+    >>> from agentsim.worlds.structural import StructuralModel
     >>> fire = StructuralModel(
     ...     equations={"MD": None, "L": None, "FF": lambda v: int(v["MD"] or v["L"])},
     ...     context={"MD": 1, "L": 1}, domains={"MD": [0, 1], "L": [0, 1], "FF": [0, 1]},
@@ -325,7 +325,7 @@ def actual_causes(
 
     Examples
     --------
-    >>> from agentsim.structural import StructuralModel
+    >>> from agentsim.worlds.structural import StructuralModel
     >>> fire = StructuralModel(
     ...     equations={"MD": None, "L": None, "FF": lambda v: int(v["MD"] or v["L"])},
     ...     context={"MD": 1, "L": 1}, domains={"MD": [0, 1], "L": [0, 1], "FF": [0, 1]},
@@ -394,7 +394,7 @@ def responsibility(
     modified definition a voter is part of a cause of four voters; under Chockler and
     Halpern's rule three other votes must be flipped first. Either way the degree is 1/4.
 
-    >>> from agentsim.structural import StructuralModel
+    >>> from agentsim.worlds.structural import StructuralModel
     >>> names = [f"V{i}" for i in range(8)]
     >>> equations = {v: None for v in names}
     >>> equations["P"] = lambda v: int(sum(v[n] for n in names) > 4)
@@ -440,7 +440,7 @@ def but_for_variables(world: FiniteWorld, effect: Effect) -> list[str]:
 
     Examples
     --------
-    >>> from agentsim.structural import StructuralModel
+    >>> from agentsim.worlds.structural import StructuralModel
     >>> fire = StructuralModel(
     ...     equations={"MD": None, "L": None, "FF": lambda v: int(v["MD"] and v["L"])},
     ...     context={"MD": 1, "L": 1}, domains={"MD": [0, 1], "L": [0, 1], "FF": [0, 1]},

@@ -1,7 +1,7 @@
 """The public attribution functions: one entry point per method, each consuming a world.
 
 Every function takes a world first: a simulated :class:`~agentsim.run.Run`, a
-:class:`~agentsim.structural.StructuralModel`, an imported :class:`~agentsim.trace.Trace`, or
+:class:`~agentsim.worlds.structural.StructuralModel`, an imported :class:`~agentsim.trace.Trace`, or
 any object with ``outcome(interventions, outcome)`` and ``players(kind)``.
 """
 
@@ -10,17 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from agentsim.attribution import baselines
+from agentsim.attribution.actual_cause import actual_causes
 from agentsim.attribution.games import Game, null_players, resolve_players
 from agentsim.attribution.result import Attribution
 from agentsim.attribution.shapley import banzhaf_values, shapley_values
 from agentsim.errors import AttributionError, suggest
+from agentsim.worlds import as_world
 
 __all__ = ["attribute", "banzhaf", "but_for", "shapley"]
 
 
 def _world(world: Any) -> Any:
-    from agentsim.worlds import as_world
-
     return as_world(world)
 
 
@@ -236,8 +237,6 @@ def attribute(world: Any, method: str = "shapley", **kwargs: Any) -> Any:
     (Halpern-Pearl actual causes), ``decisive`` (decisive error), ``first_error``,
     ``last_error``, ``all_errors``.
     """
-    from agentsim.attribution import baselines
-
     name = method.replace("-", "_")
     if name == "shapley":
         return shapley(world, **kwargs)
@@ -246,8 +245,6 @@ def attribute(world: Any, method: str = "shapley", **kwargs: Any) -> Any:
     if name == "but_for":
         return but_for(world, **kwargs)
     if name in ("actual", "actual_causes"):
-        from agentsim.attribution.actual_cause import actual_causes
-
         return actual_causes(_world(world), **kwargs)
     if name in ("decisive", "decisive_error"):
         return baselines.decisive_error(world, **kwargs)

@@ -17,6 +17,7 @@ from typing import Any
 
 from agentsim.errors import AttributionError
 from agentsim.interventions import repair
+from agentsim.worlds import as_world
 
 __all__ = ["Locus", "all_errors", "decisive_error", "first_error", "last_error", "steps_of"]
 
@@ -119,6 +120,4 @@ def decisive_error(world: Any, outcome: str = "success") -> Locus | None:
 
 
 def _as_world(world: Any) -> Any:
-    from agentsim.worlds import as_world
-
     return as_world(world)

@@ -31,6 +31,7 @@ from agentsim.attribution.result import Attribution
 from agentsim.errors import AttributionError
 from agentsim.interventions import Intervention, replace
 from agentsim.stats import paired_difference
+from agentsim.worlds.population import PopulationWorld
 
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario, Tool
@@ -112,14 +113,11 @@ def attribute_change(
         )
     names = list(changes)
     k = len(names)
+    population = PopulationWorld(before, n, seed, workers=workers)
     ys: dict[frozenset[str], np.ndarray] = {}
     for size in range(k + 1):
         for combo in combinations(names, size):
-            ivs = [changes[c] for c in combo]
-            batch = before.simulate(
-                n, seed, workers=workers, keep_traces=False, progress=False, interventions=ivs
-            )
-            ys[frozenset(combo)] = batch.values(outcome)
+            ys[frozenset(combo)] = population.outcomes([changes[c] for c in combo], outcome)
     per_run: dict[str, np.ndarray] = {}
     for player in names:
         others = [c for c in names if c != player]

@@ -18,7 +18,7 @@ game           ``v(S)``                                     question it answers
                zero cost); ``S`` keeps factual behaviour    typical run?
 =============  ===========================================  =================================
 
-On a finite SCM (:class:`~agentsim.structural.StructuralModel`), which has no "good" value,
+On a finite SCM (:class:`~agentsim.worlds.structural.StructuralModel`), which has no "good" value,
 ``repair`` and ``break`` both set each player's (binary) variables to their other value.
 
 With ``repair`` and ``break``, ``v(∅)`` is the factual outcome; with ``resample`` and

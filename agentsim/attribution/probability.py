@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from agentsim.errors import AttributionError
 from agentsim.interventions import do
 from agentsim.stats import Estimate, wilson
+from agentsim.worlds.population import PopulationWorld
 
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
@@ -59,35 +60,33 @@ def _population(
     seed: int,
     mode: str,
 ) -> Estimate:
-    from agentsim.counterfactuals import replay
-
     address, x = _one(cause, "cause")
     outcome, y = _one(effect, "effect")
     x = bool(x)
     hits = total = 0
-    for run in scenario.simulate(n, seed, progress=False):
-        rec = next((r for r in run.records if r.address == address), None)
-        if rec is None:
+    for unit in PopulationWorld(scenario, n, seed).units():
+        actual = unit.actual()
+        if address not in actual:
             # The call never happens in this run, so setting it changes nothing (every other
             # noise is held fixed): no cause to condition PN or PS on, and for PNS a run in
             # which the cause is neither necessary nor sufficient.
             total += mode == "pns"
             continue
-        xr, yr = bool(rec.ok), run.outcome(outcome) == y
+        xr, yr = bool(actual[address]), unit.outcome((), outcome) == y
         if mode == "pn":
             if xr != x or not yr:
                 continue
             total += 1
-            hits += replay(run, (do(address, ok=not x),), keep=False).outcome(outcome) != y
+            hits += unit.outcome([do(address, ok=not x)], outcome) != y
         elif mode == "ps":
             if xr == x or yr:
                 continue
             total += 1
-            hits += replay(run, (do(address, ok=x),), keep=False).outcome(outcome) == y
+            hits += unit.outcome([do(address, ok=x)], outcome) == y
         else:
             total += 1
-            y_x = replay(run, (do(address, ok=x),), keep=False).outcome(outcome) == y
-            y_not = replay(run, (do(address, ok=not x),), keep=False).outcome(outcome) == y
+            y_x = unit.outcome([do(address, ok=x)], outcome) == y
+            y_not = unit.outcome([do(address, ok=not x)], outcome) == y
             hits += y_x and not y_not
     if total == 0:
         raise AttributionError(

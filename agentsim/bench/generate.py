@@ -44,6 +44,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise
+from agentsim.attribution.actual_cause import actual_causes
+from agentsim.attribution.api import but_for as but_for_values
+from agentsim.attribution.api import shapley as shapley_values
 from agentsim.attribution.baselines import decisive_error
 from agentsim.errors import InterventionError, ScenarioError
 from agentsim.interventions import (
@@ -173,15 +176,6 @@ class Benchmark:
         )
 
 
-def _actual_cause_solver() -> Any:
-    """``actual_causes`` when the module is importable (it is being finished elsewhere)."""
-    try:
-        from agentsim.attribution.actual_cause import actual_causes
-    except ImportError:  # pragma: no cover - depends on another module's state
-        return None
-    return actual_causes
-
-
 def _label(
     run: Run,
     fault: tuple[Intervention, ...],
@@ -191,9 +185,6 @@ def _label(
     actual_max_size: int,
     notes: list[str],
 ) -> Item | None:
-    from agentsim.attribution.api import but_for as but_for_values
-    from agentsim.attribution.api import shapley as shapley_values
-
     world = ScenarioWorld(run)
     locus = decisive_error(world)
     if locus is None or locus.address is None or locus.step is None:
@@ -304,7 +295,7 @@ def generate(
         raise ScenarioError(f"max_runs={max_runs!r} must be a positive integer")
     ivs = as_interventions(fault)
     notes: list[str] = []
-    solver = _actual_cause_solver() if actual else None
+    solver = actual_causes if actual else None
     if actual and solver is None:
         notes.append("actual causes not computed: agentsim.attribution.actual_cause unavailable")
     items: list[Item] = []

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentsim.attribution.baselines import decisive_error, first_error, last_error
+from agentsim.bench.whowhen import load_whowhen
 from agentsim.errors import AttributionError, TraceFormatError
 from agentsim.worlds import ScenarioWorld
 
@@ -337,8 +338,6 @@ def score_files(predictions: str | os.PathLike[str], labels: str | os.PathLike[s
     >>> print(score_files(d / "pred.json", d / "labels"))
     n=1: agent 100.0%, step 0.0%, within 1 step 0.0%
     """
-    from agentsim.bench.whowhen import load_whowhen
-
     logs = load_whowhen(labels)
     keys = [Path(log.file).stem for log in logs]
     preds = _predictions(Path(predictions), keys)

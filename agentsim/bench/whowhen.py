@@ -1,4 +1,5 @@
-"""Who&When files: export labelled failures, and read logs back for scoring.
+"""Who&When files: export labelled failures, and read logs back for scoring (face layer;
+the format itself is parsed by :mod:`agentsim.ingest.whowhen`).
 
 Who&When (Zhang et al., ICML 2025) stores one failed multi-agent run per JSON file:
 ``question`` (the task), ``ground_truth`` (the right answer), ``history`` (the conversation:
@@ -38,63 +39,19 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from agentsim._io import atomic_write_text
 from agentsim.errors import AgentSimError, TraceFormatError
+from agentsim.ingest.whowhen import Step, WhoWhenLog, parse_log
 
 if TYPE_CHECKING:
     from agentsim.bench.generate import Benchmark, Item
     from agentsim.trace import Span
 
 __all__ = ["Step", "WhoWhenLog", "export_whowhen", "load_whowhen", "render_step"]
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a Who&When ``history``: what was said, and by whom."""
-
-    content: str
-    """The message (for an exported run, the rendered span)."""
-    name: str | None = None
-    """Speaker, in the Algorithm-Generated subset and in agentsim's exports."""
-    role: str | None = None
-    """Speaker in the Hand-Crafted subset; ``assistant`` in agentsim's exports."""
-
-    @property
-    def speaker(self) -> str:
-        """``name`` when present, else ``role``."""
-        return self.name if self.name is not None else (self.role or "")
-
-
-@dataclass(frozen=True)
-class WhoWhenLog:
-    """One Who&When log: the task, the conversation and the annotated mistake."""
-
-    question: str
-    """The task."""
-    ground_truth: str
-    """The right answer (``success`` for agentsim's exports)."""
-    history: tuple[Step, ...]
-    """The conversation, step by step."""
-    mistake_agent: str
-    """The agent annotated as responsible."""
-    mistake_step: int
-    """0-based index into ``history`` of the decisive mistake (parsed from the string)."""
-    mistake_reason: str = ""
-    """Why, in words."""
-    file: str = field(default="", compare=False)
-    """Where the log was read from."""
-    extra: Mapping[str, Any] = field(default_factory=dict, compare=False)
-    """Every other top-level field (``question_ID``, ``is_correct``, ``agentsim``...)."""
-
-    @property
-    def label(self) -> tuple[str, int]:
-        """``(mistake_agent, mistake_step)``: what :func:`agentsim.bench.score` compares."""
-        return (self.mistake_agent, self.mistake_step)
 
 
 _KIND_WORD = {"tool": "tool", "llm": "model", "choice": "decision by", "wait": "wait"}
@@ -237,29 +194,6 @@ def _order(path: Path) -> tuple[int, int, str]:
     return (0, int(path.stem), path.name) if path.stem.isdigit() else (1, 0, path.name)
 
 
-def _bad(path: Path, fieldname: str, problem: str) -> TraceFormatError:
-    return TraceFormatError(f"{str(path)!r}: field {fieldname!r} {problem}")
-
-
-def _parse_step(path: Path, i: int, raw: Any) -> Step:
-    where = f"history[{i}]"
-    if not isinstance(raw, dict):
-        raise _bad(path, where, f"must be an object, got {type(raw).__name__}")
-    name, role = raw.get("name"), raw.get("role")
-    if not isinstance(name, str) and not isinstance(role, str):
-        raise _bad(
-            path, f"{where}.name", "is missing (a step names its speaker in 'name' or 'role')"
-        )
-    content = raw.get("content", "")
-    if not isinstance(content, str):
-        content = json.dumps(content, ensure_ascii=False)
-    return Step(
-        content=content,
-        name=name if isinstance(name, str) else None,
-        role=role if isinstance(role, str) else None,
-    )
-
-
 def _parse_log(path: Path) -> WhoWhenLog:
     try:
         obj = json.loads(path.read_text(encoding="utf-8"))
@@ -271,33 +205,7 @@ def _parse_log(path: Path) -> WhoWhenLog:
         ) from None
     if not isinstance(obj, dict):
         raise TraceFormatError(f"{str(path)!r}: a Who&When log is a JSON object")
-    for key in ("question", "mistake_agent"):
-        if not isinstance(obj.get(key), str):
-            raise _bad(path, key, "is missing or not a string")
-    history = obj.get("history")
-    if not isinstance(history, list):
-        raise _bad(path, "history", "is missing or not a list of steps")
-    steps = tuple(_parse_step(path, i, raw) for i, raw in enumerate(history))
-    raw_step = obj.get("mistake_step")
-    text = str(raw_step).strip() if isinstance(raw_step, str | int) else ""
-    if isinstance(raw_step, bool) or not text.isdigit():
-        raise _bad(path, "mistake_step", f"must be a 0-based step index, got {raw_step!r}")
-    step = int(text)
-    if step >= len(steps):
-        raise _bad(path, "mistake_step", f"is {step}, past the end of history ({len(steps)} steps)")
-    truth = obj.get("ground_truth", "")
-    reason = obj.get("mistake_reason", "")
-    known = {"question", "ground_truth", "history", "mistake_agent", "mistake_step"}
-    return WhoWhenLog(
-        question=obj["question"],
-        ground_truth=truth if isinstance(truth, str) else json.dumps(truth),
-        history=steps,
-        mistake_agent=obj["mistake_agent"],
-        mistake_step=step,
-        mistake_reason=reason if isinstance(reason, str) else json.dumps(reason),
-        file=str(path),
-        extra={k: v for k, v in obj.items() if k not in known | {"mistake_reason"}},
-    )
+    return parse_log(str(path), obj, annotated=True)
 
 
 def load_whowhen(folder: str | os.PathLike[str]) -> list[WhoWhenLog]:

@@ -29,23 +29,13 @@ True
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, overload
+from typing import Any
 
-from agentsim.errors import TraceFormatError
-from agentsim.ingest import (
-    jaeger,
-    langfuse,
-    langsmith,
-    native,
-    openai_agents,
-    openinference,
-    otel_sdk,
-    otlp,
-    whowhen,
-)
+from agentsim.errors import TraceFormatError, suggest
 from agentsim.ingest._common import Adapter, Source
+from agentsim.ingest._registry import _REGISTRY, _SUFFIXES, FORMATS, adapters, register
 from agentsim.ingest.detect import detect_format, detect_source
 from agentsim.trace import Trace
 
@@ -60,88 +50,11 @@ __all__ = [
     "register",
 ]
 
-_REGISTRY: dict[str, Adapter] = {}
-
-# Detection asks in this order: specific shapes first, generic span lists last.
-_BUILTIN = (
-    native.ADAPTER,
-    whowhen.ADAPTER,
-    langfuse.ADAPTER,
-    openai_agents.ADAPTER,
-    jaeger.ADAPTER,
-    otlp.ADAPTER,
-    langsmith.ADAPTER,
-    openinference.ADAPTER,
-    otel_sdk.ADAPTER,
-)
-
-_SUFFIXES = (".json", ".jsonl", ".ndjson")
-
-
-def register(adapter: Adapter, *, replace: bool = False) -> Adapter:
-    """Add a trace format to the registry (detection asks it after those already there).
-
-    Raises
-    ------
-    TraceFormatError
-        When a format of that name exists and ``replace`` is false.
-
-    Examples
-    --------
-    >>> try:
-    ...     register(otlp.ADAPTER)
-    ... except TraceFormatError as exc:
-    ...     print(exc)
-    a trace format named 'otlp' is already registered; pass replace=True to replace it
-    """
-    if adapter.name in _REGISTRY and not replace:
-        raise TraceFormatError(
-            f"a trace format named {adapter.name!r} is already registered; "
-            "pass replace=True to replace it"
-        )
-    _REGISTRY[adapter.name] = adapter
-    return adapter
-
-
-for _adapter in _BUILTIN:
-    register(_adapter)
-
-
-def adapters() -> list[Adapter]:
-    """The registered adapters, in detection order."""
-    return list(_REGISTRY.values())
-
-
-class _FormatNames(Sequence[str]):
-    """A live, read-only view of the registered format names."""
-
-    @overload
-    def __getitem__(self, index: int) -> str: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[str]: ...
-    def __getitem__(self, index: int | slice) -> str | Sequence[str]:
-        return list(_REGISTRY)[index]
-
-    def __len__(self) -> int:
-        return len(_REGISTRY)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(list(_REGISTRY))
-
-    def __repr__(self) -> str:
-        return repr(tuple(_REGISTRY))
-
-
-FORMATS: Sequence[str] = _FormatNames()
-"""Names of the registered trace formats, in detection order."""
-
 
 def _adapter_for(source: Source, format: str | None) -> Adapter:
     if format is None:
         return detect_source(source, adapters())
     if format not in _REGISTRY:
-        from agentsim.errors import suggest
-
         raise TraceFormatError(
             f"unknown trace format {format!r}{suggest(format, _REGISTRY)}; "
             f"known formats: {', '.join(_REGISTRY)}"

@@ -14,31 +14,12 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from agentsim.ingest import otlp_keys as K
 from agentsim.trace import Span, Trace
 
 __all__ = ["restore_agentsim"]
 
-_RESERVED = {
-    "agentsim.address",
-    "agentsim.kind",
-    "agentsim.status",
-    "agentsim.agent",
-    "agentsim.cost",
-    "agentsim.queued",
-    "agentsim.inputs",
-    "agentsim.value",
-    "agentsim.choice",
-    "agentsim.interventions",
-    "agentsim.trace_id",
-    "agentsim.source",
-    "agentsim.scenario",
-    "agentsim.seed",
-    "agentsim.schema_version",
-    "gen_ai.operation.name",
-    "gen_ai.agent.name",
-    "gen_ai.tool.name",
-    "gen_ai.request.model",
-    "error.type",
+_RESERVED = K.RESERVED | {
     "span_id",
     "parent_id",
     "service.name",
@@ -75,11 +56,11 @@ def _name(span: Span) -> str:
 def restore_agentsim(trace: Trace) -> Trace:
     """The original agentsim trace if every span carries ``agentsim.address``; else ``trace``."""
     spans = trace.spans
-    if not spans or not all(isinstance(s.attributes.get("agentsim.address"), str) for s in spans):
+    if not spans or not all(isinstance(s.attributes.get(K.ADDRESS), str) for s in spans):
         return trace
-    if not all(s.attributes.get("agentsim.kind") in _KINDS for s in spans):
+    if not all(s.attributes.get(K.KIND) in _KINDS for s in spans):
         return trace
-    address_of = {s.address: str(s.attributes["agentsim.address"]) for s in spans}
+    address_of = {s.address: str(s.attributes[K.ADDRESS]) for s in spans}
     restored = []
     outcomes: dict[str, float] = {}
     interventions: list[str] = []
@@ -88,57 +69,55 @@ def restore_agentsim(trace: Trace) -> Trace:
     for s in spans:
         a = s.attributes
         noise = {
-            k.removeprefix("agentsim.noise."): float(v)
+            k.removeprefix(K.NOISE_PREFIX): float(v)
             for k, v in a.items()
-            if k.startswith("agentsim.noise.") and isinstance(v, int | float)
+            if k.startswith(K.NOISE_PREFIX) and isinstance(v, int | float)
         }
         for k, v in a.items():
-            if k.startswith("agentsim.outcome.") and isinstance(v, int | float):
-                outcomes[k.removeprefix("agentsim.outcome.")] = float(v)
-            elif k.startswith("agentsim.run."):
-                run_attrs[k.removeprefix("agentsim.run.")] = _json(v)
-        if isinstance(a.get("agentsim.interventions"), list):
-            interventions = [str(x) for x in a["agentsim.interventions"]]  # type: ignore[union-attr]
-        for key in ("agentsim.trace_id", "agentsim.scenario", "agentsim.seed"):
+            if k.startswith(K.OUTCOME_PREFIX) and isinstance(v, int | float):
+                outcomes[k.removeprefix(K.OUTCOME_PREFIX)] = float(v)
+            elif k.startswith(K.RUN_PREFIX):
+                run_attrs[k.removeprefix(K.RUN_PREFIX)] = _json(v)
+        if isinstance(a.get(K.INTERVENTIONS), list):
+            interventions = [str(x) for x in a[K.INTERVENTIONS]]  # type: ignore[union-attr]
+        for key in (K.TRACE_ID, K.SCENARIO, K.SEED):
             if key in a:
                 meta[key] = a[key]
         extra: dict[str, JsonValue] = {}
         for k, v in a.items():
-            if k in _RESERVED or k.startswith(
-                ("agentsim.noise.", "agentsim.outcome.", "agentsim.run.")
-            ):
+            if k in _RESERVED or k.startswith((K.NOISE_PREFIX, K.OUTCOME_PREFIX, K.RUN_PREFIX)):
                 continue
-            extra[k.removeprefix("agentsim.") if k.startswith("agentsim.") else k] = _json(v)
-        status = a.get("agentsim.status")
-        inputs = a.get("agentsim.inputs")
+            extra[k.removeprefix(K.AGENTSIM_PREFIX)] = _json(v)
+        status = a.get(K.STATUS)
+        inputs = a.get(K.INPUTS)
         restored.append(
             Span(
                 address=address_of[s.address],
-                kind=str(a["agentsim.kind"]),
+                kind=str(a[K.KIND]),
                 name=_name(s),
                 parent=address_of.get(s.parent) if s.parent else None,
-                agent=a.get("agentsim.agent") if isinstance(a.get("agentsim.agent"), str) else None,
+                agent=a.get(K.AGENT) if isinstance(a.get(K.AGENT), str) else None,
                 start=s.start,
                 end=s.end,
                 ok=s.ok,
                 error=s.error,
                 status=status if status in _STATUSES else s.status,
-                value=_json(a["agentsim.value"]) if "agentsim.value" in a else None,
+                value=_json(a[K.VALUE]) if K.VALUE in a else None,
                 inputs=[str(x) for x in inputs] if isinstance(inputs, list) else [],
-                cost=float(a.get("agentsim.cost", s.cost) or 0.0),  # type: ignore[arg-type]
-                queued=float(a.get("agentsim.queued", 0.0) or 0.0),  # type: ignore[arg-type]
+                cost=float(a.get(K.COST, s.cost) or 0.0),  # type: ignore[arg-type]
+                queued=float(a.get(K.QUEUED, 0.0) or 0.0),  # type: ignore[arg-type]
                 noise=noise,
                 attributes=extra,
             )
         )
-    seed = meta.get("agentsim.seed")
+    seed = meta.get(K.SEED)
     attributes: dict[str, JsonValue] = {**run_attrs, "imported_from": "otlp"}
     if trace.attributes.get("warnings"):  # what the importer noticed stays reported
         attributes["warnings"] = list(trace.attributes["warnings"])  # type: ignore[arg-type]
     return Trace(
-        trace_id=str(meta.get("agentsim.trace_id", trace.trace_id)),
+        trace_id=str(meta.get(K.TRACE_ID, trace.trace_id)),
         source="agentsim",
-        scenario=str(meta["agentsim.scenario"]) if meta.get("agentsim.scenario") else None,
+        scenario=str(meta[K.SCENARIO]) if meta.get(K.SCENARIO) else None,
         seed=int(seed) if isinstance(seed, int | float | str) and str(seed).isdigit() else None,
         spans=restored,
         outcomes=outcomes or dict(trace.outcomes),

@@ -20,6 +20,7 @@ from typing import Any
 
 from agentsim.errors import TraceFormatError
 from agentsim.ingest._common import Adapter, Source
+from agentsim.ingest._registry import adapters
 
 __all__ = ["detect_format", "detect_source"]
 
@@ -72,8 +73,6 @@ def detect_format(obj_or_path: Any) -> str:
     >>> detect_format({"data": [{"object": "trace.span", "span_data": {"type": "agent"}}]})
     'openai_agents'
     """
-    from agentsim.ingest import adapters
-
     if isinstance(obj_or_path, str | os.PathLike):
         source = Source(path=obj_or_path)
     else:

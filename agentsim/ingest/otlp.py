@@ -33,6 +33,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from agentsim.errors import TraceFormatError
+from agentsim.ingest import otlp_keys as K
 from agentsim.ingest._build import RawSpan, build_trace, raw_from_attributes
 from agentsim.ingest._common import (
     Adapter,
@@ -180,7 +181,7 @@ def _export(record: Any, where: str, groups: dict[str, list[RawSpan]], counter: 
         if "service.name" in res_attrs:
             base["service.name"] = res_attrs["service.name"]
         # agentsim's own export puts the run's identity on the resource (see _roundtrip)
-        base.update({k: v for k, v in res_attrs.items() if k.startswith("agentsim.")})
+        base.update({k: v for k, v in res_attrs.items() if k.startswith(K.AGENTSIM_PREFIX)})
         scope_key = (
             "scopeSpans" if "scopeSpans" in resource_spans else "instrumentationLibrarySpans"
         )

@@ -18,7 +18,7 @@ from agentsim.attribution.actual_cause import (
     responsibility,
 )
 from agentsim.errors import AttributionError
-from agentsim.structural import StructuralModel
+from agentsim.worlds.structural import StructuralModel
 
 DEFINITIONS: tuple[Definition, ...] = ("original", "updated", "modified")
 BINARY = [0, 1]

@@ -264,7 +264,7 @@ def test_load_real_whowhen_dev_logs() -> None:
         (
             '{"question": "q", "mistake_agent": "A", "mistake_step": "0", '
             '"history": [{"content": "hi"}]}',
-            "history[0].name",
+            "name",
         ),
     ],
 )

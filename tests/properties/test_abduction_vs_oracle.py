@@ -1,7 +1,7 @@
 """Abduction from a trace without noise, against the analytic oracle, on random workflows.
 
 A trace that records results but not noise constrains each call's ok-noise to an interval.
-:mod:`agentsim.abduction` reads that interval off the call's recorded inputs and result; the
+:mod:`agentsim.worlds.abduced` reads that interval off the call's recorded inputs and result; the
 oracle (:mod:`agentsim.analytic`) knows nothing of spans or inputs and decides, band by band,
 whether a band of the noise is consistent with the whole observed ok pattern by replaying
 the workflow. The two must agree, and counterfactuals by posterior sampling must agree with
@@ -22,10 +22,10 @@ import agentsim as asim
 from agentsim import analytic as an
 from agentsim import dist, noise
 from agentsim import workflow as wf
-from agentsim.abduction import posterior_noise
 from agentsim.errors import UnanswerableError
 from agentsim.strategies import WorkflowScenario, scenarios
 from agentsim.trace import Trace
+from agentsim.worlds.abduced import posterior_noise
 
 SEEDS = st.integers(0, 2**32 - 1)
 DRAWS = 60

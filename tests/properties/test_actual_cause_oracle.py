@@ -29,7 +29,7 @@ from agentsim.attribution.actual_cause import (
     is_actual_cause,
     responsibility,
 )
-from agentsim.structural import StructuralModel
+from agentsim.worlds.structural import StructuralModel
 
 DEFINITIONS: tuple[Definition, ...] = ("original", "updated", "modified")
 Values = dict[str, int]

@@ -1,67 +1,60 @@
-"""Worlds: anything that can say what the outcome would be under interventions.
+"""The world of a simulated run: re-simulate it under interventions, its noise held fixed
+(causal layer; imports kernel, model and the executor).
 
-A *world* holds an exogenous context fixed (a simulated run's noise, an imported trace's
-observations, a finite SCM's context) and answers "what is the outcome under these
-interventions?". Every attribution method consumes a world and nothing else, which is why one
-solver works on a simulated run, a hand-written :class:`~agentsim.StructuralModel` and an
-imported trace alike.
-
-Two protocols live here:
-
-* :class:`World`, the coalition-game view used by Shapley, Banzhaf, but-for and decisive error:
-  ``outcome(interventions, outcome) -> float`` and ``players(kind)``.
-* :class:`FiniteWorld`, the variable view used by Halpern-Pearl actual causation: endogenous
-  variables with finite domains, their actual values, and ``evaluate(setting)`` under
-  ``do(setting)``.
+For a simulated run the exogenous noise is the addressed noise field at the run's seed, so
+Pearl's three steps are exact: abduction is a look-up (the noise *is* the field), action
+compiles the interventions, and prediction replays the program with every address the factual
+run reached fed its factual noise (:func:`counterfactual_run`). Addresses that exist only in
+the counterfactual world draw from the same field; they are listed in ``unaligned``.
 """
 
 from __future__ import annotations
 
+import fnmatch
+import functools
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any
 
-if TYPE_CHECKING:
-    from agentsim.run import Run
+from agentsim._compiled import check_address_targets
+from agentsim.errors import AgentSimError, AttributionError
+from agentsim.executor import replay
+from agentsim.interventions import (
+    Intervention,
+    agent_names_of,
+    as_interventions,
+    do,
+    is_pattern,
+    repair,
+    target_matches,
+)
+from agentsim.run import Run
+from agentsim.worlds.protocol import PLAYER_KINDS
 
-__all__ = ["FiniteWorld", "ScenarioWorld", "World", "as_world", "world"]
-
-
-@runtime_checkable
-class World(Protocol):
-    """A context held fixed, queried under interventions."""
-
-    @property
-    def factual(self) -> Any:
-        """The factual object (a Run, a Trace, or a StructuralModel's actual values)."""
-
-    def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:
-        """The value of ``outcome`` when ``interventions`` are applied, context held fixed."""
-
-    def players(self, kind: str = "calls") -> list[str]:
-        """Names of the players of the given kind (``calls``, ``agents``, ``tools``...)."""
+__all__ = ["ScenarioWorld", "counterfactual_run"]
 
 
-@runtime_checkable
-class FiniteWorld(Protocol):
-    """Endogenous variables with finite domains: what actual causation reasons over."""
+def counterfactual_run(run: Run, ivs: Sequence[Intervention]) -> Run:
+    """The exact counterfactual of a simulated run under ``ivs`` (Pearl's three steps).
 
-    def variables(self) -> list[str]:
-        """Endogenous variables, in a topological order."""
-
-    def domain(self, variable: str) -> Sequence[Hashable]:
-        """The finite set of values ``variable`` can take."""
-
-    def actual(self) -> Mapping[str, Hashable]:
-        """Actual (factual) values of all endogenous variables."""
-
-    def evaluate(self, setting: Mapping[str, Hashable]) -> Mapping[str, Hashable]:
-        """Values of all endogenous variables under ``do(setting)``."""
-
-    def parents(self, variable: str) -> Collection[str]:
-        """Variables the equation of ``variable`` may read (a superset is allowed)."""
-
-
-PLAYER_KINDS = ("calls", "agents", "tools")
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("cr")
+    >>> t = sc.tool("t", p_ok=0.5)
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     return (yield ctx.call(t))
+    >>> counterfactual_run(sc.run(seed=0), [asim.repair("main#0/t#0")]).outcomes["success"]
+    1.0
+    """
+    ivs = as_interventions(list(ivs))
+    # 1. Abduction: the exogenous noise of a simulated run is its noise field (exact).
+    # 2. Action and 3. prediction: re-run the program under ivs with that noise.
+    cf = replay(run, ivs)
+    addresses = [r.address for r in run.records] if run.has_trace else []
+    check_address_targets(addresses, ivs, cf.attributes.pop("_matched", set()))
+    if run.has_trace:
+        factual_addresses = set(addresses)
+        cf.unaligned = tuple(r.address for r in cf.records if r.address not in factual_addresses)
+    return cf
 
 
 class ScenarioWorld:
@@ -94,9 +87,23 @@ class ScenarioWorld:
         self._cache: dict[tuple[Any, ...], Run] = {}
         self._repair_memo: dict[frozenset[str], Run] = {}
         self.evaluations = 0
-        trace_spans = run.records
-        self._calls = [r for r in trace_spans if r.kind in ("tool", "llm")]
-        self._agents = [r for r in trace_spans if r.kind == "agent" and r.parent is not None]
+
+    @functools.cached_property
+    def _records(self) -> list[Any]:
+        if not self.run.has_trace:
+            raise AgentSimError(
+                "this run was simulated with keep_traces=False, so its calls are unknown; "
+                f"re-run it with scenario.run(seed={self.run.seed})"
+            )
+        return self.run.records
+
+    @functools.cached_property
+    def _calls(self) -> list[Any]:
+        return [r for r in self._records if r.kind in ("tool", "llm")]
+
+    @functools.cached_property
+    def _agents(self) -> list[Any]:
+        return [r for r in self._records if r.kind == "agent" and r.parent is not None]
 
     @property
     def factual(self) -> Run:
@@ -104,16 +111,11 @@ class ScenarioWorld:
         return self.run
 
     def counterfactual(self, interventions: Sequence[Any] = ()) -> Run:
-        """The counterfactual run under ``interventions`` (cached)."""
-        from agentsim.counterfactuals import counterfactual
-        from agentsim.interventions import as_interventions
-
+        """The counterfactual run under ``interventions`` (cached by the interventions)."""
         ivs = as_interventions(list(interventions))
-        if not ivs:
-            return self.run
         hit = self._cache.get(ivs)
         if hit is None:
-            hit = counterfactual(self.run, ivs)
+            hit = counterfactual_run(self.run, ivs)
             self._cache[ivs] = hit
             self.evaluations += 1
         return hit
@@ -139,9 +141,6 @@ class ScenarioWorld:
         return self._repair_state(frozenset(coalition), players).outcome(outcome)
 
     def _repair_state(self, coalition: frozenset[str], players: Mapping[str, Sequence[str]]) -> Run:
-        from agentsim.counterfactuals import replay
-        from agentsim.interventions import as_interventions, repair
-
         memo = self._repair_memo
         hit = memo.get(coalition)
         if hit is not None:
@@ -168,10 +167,6 @@ class ScenarioWorld:
         """Whether repairing ``targets`` in ``world`` would change nothing: every call they
         match succeeded (a cancelled or unfinished one counts as not), and so did every agent
         instance an address or glob among them matches (a repair forces its result too)."""
-        import fnmatch
-
-        from agentsim.interventions import agent_names_of, is_pattern, target_matches
-
         for r in world.records:
             if r.kind in ("tool", "llm"):
                 if r.ok and r.status == "done":
@@ -196,8 +191,6 @@ class ScenarioWorld:
             return [r.address for r in self._agents]
         if kind == "tools":
             return list(dict.fromkeys(r.name for r in self._calls))
-        from agentsim.errors import AttributionError
-
         raise AttributionError(
             f"unknown player kind {kind!r}; use one of {list(PLAYER_KINDS)} or a dict "
             "{name: [address or glob, ...]}"
@@ -212,10 +205,6 @@ class ScenarioWorld:
     def reference(self, target: str, outcome: str) -> Any:
         """Interventions setting ``target`` to its typical behaviour for ``outcome``:
         each matching call's median latency (``latency``) or zero cost (``cost``)."""
-        import fnmatch
-
-        from agentsim.interventions import do
-
         out = []
         for r in self._calls:
             if r.address == target or r.name == target or fnmatch.fnmatchcase(r.address, target):
@@ -243,8 +232,6 @@ class ScenarioWorld:
 
     def evaluate(self, setting: Mapping[str, Hashable]) -> Mapping[str, Hashable]:
         """Success flags and outcomes under ``do(address, ok=value)`` for each setting."""
-        from agentsim.interventions import do
-
         ivs = [do(a, ok=bool(v)) for a, v in sorted(setting.items()) if "#" in a]
         cf = self.counterfactual(ivs) if ivs else self.run
         oks = {r.address: r.ok for r in cf.records if r.kind in ("tool", "llm")}
@@ -261,46 +248,3 @@ class ScenarioWorld:
         if variable in names:
             return names[: names.index(variable)]
         return names
-
-
-def as_world(obj: Any) -> Any:
-    """Wrap ``obj`` as a world: a Run becomes a :class:`ScenarioWorld`, a Trace a
-    ``TraceWorld``; a world (anything with ``outcome`` and ``players``) passes through.
-
-    >>> import agentsim as asim
-    >>> sc = asim.Scenario("aw")
-    >>> t = sc.tool("t")
-    >>> @sc.agent
-    ... def main(ctx):
-    ...     return (yield ctx.call(t))
-    >>> type(as_world(sc.run(seed=0))).__name__
-    'ScenarioWorld'
-    """
-    from agentsim.run import Run
-    from agentsim.trace import Trace
-
-    if isinstance(obj, Run):
-        if not obj.has_trace:
-            from agentsim.errors import AgentSimError
-
-            raise AgentSimError(
-                "this run was simulated with keep_traces=False, so its calls are unknown; "
-                f"re-run it with scenario.run(seed={obj.seed})"
-            )
-        return ScenarioWorld(obj)
-    if isinstance(obj, Trace):
-        from agentsim.tracemodel import TraceWorld
-
-        return TraceWorld(obj)
-    if hasattr(obj, "outcome") and hasattr(obj, "players"):
-        return obj
-    from agentsim.errors import AgentSimError
-
-    raise AgentSimError(
-        f"{type(obj).__name__} is not a world; pass a Run, a Trace, a StructuralModel or a World"
-    )
-
-
-def world(obj: Any) -> Any:
-    """``asim.world(run_or_trace)``: the world in which to ask what-if questions."""
-    return as_world(obj)

@@ -17,7 +17,6 @@ recorded as unfinished.
 
 from __future__ import annotations
 
-import gc
 import inspect
 import math
 from collections.abc import Generator
@@ -26,12 +25,12 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from agentsim import noise as _noise
-from agentsim.context import Context, _Call, _Choose, _Group, _Spawn, _Wait
+from agentsim._gc import collect_rarely
+from agentsim.context import Context, Result, _Call, _Choose, _Group, _Spawn, _Wait
 from agentsim.dist import Exponential, Fixed
 from agentsim.errors import InterventionError, ScenarioError
 from agentsim.mechanisms import evaluate_call, evaluate_choice
 from agentsim.noise import Noise
-from agentsim.run import Result
 from agentsim.scenario import Agent, Tool
 
 if TYPE_CHECKING:
@@ -40,7 +39,6 @@ if TYPE_CHECKING:
 __all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
 
 Gen = Generator[Any, Any, Any]
-_GC_THRESHOLD = 50_000
 
 
 class _Halt(Exception):
@@ -582,7 +580,7 @@ def execute(
 
     ``record_calls=False`` skips the span records of plain calls (when nothing will read
     the trace: no trace kept and no user outcome). ``interventions`` is a compiled
-    intervention set (see :mod:`agentsim._apply`) or ``None``; ``per_session``, when given,
+    intervention set (see :mod:`agentsim._compiled`) or ``None``; ``per_session``, when given,
     holds one such set per session instead (a counterfactual of one session of a coupled
     batch intervenes on that session only). ``override`` maps a session
     index to per-address noise (abduction); addresses it does not cover draw ``draw`` of the
@@ -603,16 +601,8 @@ def execute(
             _start(s, agent, inputs, scenario.deadline)
     else:
         kernel.env.process(_launch(kernel, sessions, agent, inputs, scenario.deadline))
-    # A simulation allocates thousands of short-lived objects; with CPython's default
-    # young-generation threshold (700) the collector runs every few calls and rescans what
-    # is alive. Nothing here makes long-lived cycles, so collect rarely while it runs.
-    old = gc.get_threshold()
-    if old[0] < _GC_THRESHOLD:
-        gc.set_threshold(_GC_THRESHOLD, old[1], old[2])
-    try:
+    with collect_rarely():
         kernel.env.run()
-    finally:
-        gc.set_threshold(*old)
     return sessions
 
 

@@ -1,8 +1,9 @@
-"""How interventions apply at the engine's dispatch point.
+"""Compiled interventions: every check of an intervention set, and how it applies at the
+engine's dispatch point (engine layer; imports kernel and model).
 
 :func:`compile_interventions` checks a set of interventions against a scenario (every name
-target must be a tool, model or agent; address targets are checked against the factual run
-by :func:`agentsim.counterfactuals.counterfactual`) and returns an object the engine consults
+target must be a tool, model or agent; :func:`check_address_targets` checks address targets
+against the worlds they ran in) and returns an object the engine consults
 for each call: which interventions match (cached by address), how they change the mechanism
 (``replace``, ``set_params``, ``resample``) and how they change the result (``do``,
 ``repair``, ``break_``, ``delay``). Order of application: mechanism-level ones in the order
@@ -12,12 +13,12 @@ given, then result-level ones in the order given.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from typing import TYPE_CHECKING, Any
 
+from agentsim.context import Result
 from agentsim.errors import InterventionError, UnknownAddressError, suggest
 from agentsim.interventions import Intervention, is_pattern
-from agentsim.run import Result
 from agentsim.scenario import Agent, Tool
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 
     from agentsim.scenario import Scenario
 
-__all__ = ["Compiled", "compile_interventions"]
+__all__ = ["Compiled", "check_address_targets", "compile_interventions"]
 
 Gen = Generator[Any, Any, Any]
 
@@ -215,3 +216,19 @@ def compile_interventions(scenario: Scenario, interventions: tuple[Intervention,
                     f"{iv.describe()}: {t!r} is an agent; replace it with an agent function"
                 )
     return Compiled(scenario, interventions)
+
+
+def check_address_targets(
+    addresses: Sequence[str], ivs: tuple[Intervention, ...], matched: set[Intervention]
+) -> None:
+    """An address target must match a call of the factual world (``addresses``) or one the
+    counterfactual world reached (``matched``: the interventions that matched a call there)."""
+    for iv in ivs:
+        if not is_pattern(iv.target) or iv in matched:
+            continue
+        if any(fnmatch.fnmatchcase(a, iv.target) for a in addresses):
+            continue
+        raise UnknownAddressError(
+            f"{iv.describe()} matches no address{suggest(iv.target, addresses)} "
+            f"({len(addresses)} addresses in this run)"
+        )

@@ -1,11 +1,11 @@
-"""Parent inference for :class:`~agentsim.structural.StructuralModel`: read off the equations.
+"""Parent inference for :class:`~agentsim.worlds.structural.StructuralModel`: read the equations.
 
 Each equation is called on a :class:`Recorder`, a mapping that answers every read and records
 it. Replaying the equation with incremented choices explores, depth first, every value of every
 variable it reads, so each branch of its code runs at least once and the set of keys read is a
 superset of the true parents. The walk is capped at ``2**16`` calls per equation; past that,
 a deterministic probe of 4096 assignments plus the actual one stands in, which may miss a rarely
-read parent (the module docstring of :mod:`agentsim.structural` says when to pass
+read parent (the module docstring of :mod:`agentsim.worlds.structural` says when to pass
 ``parents=``).
 """
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from agentsim.errors import ScenarioError, suggest
 
 if TYPE_CHECKING:
-    from agentsim.structural import Equation
+    from agentsim.worlds.structural import Equation
 
 __all__ = ["Recorder", "infer_parents"]
 

@@ -1,7 +1,7 @@
 """The parts of a trace's structural equations that the recorded trace fixes once.
 
-:class:`~agentsim.tracemodel.TraceWorld` evaluates the time, error and cost equations described
-in :mod:`agentsim.tracemodel` under every set of interventions. What those equations hold
+:class:`~agentsim.worlds.trace.TraceWorld` evaluates the time, error and cost equations described
+in :mod:`agentsim.worlds.trace` under every set of interventions. What those equations hold
 fixed is read off the factual trace here, once: for time, each span's predecessors among its
 siblings, its recorded gap or offset, the children its parent waited for and the parent's tail
 (:func:`wire_time`); for errors, the retry or fallback that follows each failed attempt, the

@@ -1,4 +1,5 @@
-"""Executors: turn sessions of the engine into Runs and Batches, serially or in processes.
+"""The executor: simulate and replay, turning the engine's sessions into Runs and Batches
+(engine layer; imports kernel, model, the engine and the compiled interventions).
 
 ``simulate(n, seed)`` runs ``n`` independent sessions whose seeds are
 ``noise.child_seed(seed, i)``; run ``i`` is the same whatever ``n`` or ``workers`` is, so
@@ -13,8 +14,8 @@ rather than pickled); where fork is unavailable the batch runs serially.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
-import math
 import multiprocessing as mp
 import os
 import sys
@@ -23,19 +24,26 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
-from agentsim._apply import compile_interventions
+from agentsim._compiled import compile_interventions
+from agentsim._engine import Session, execute
+from agentsim._gc import collect_rarely
 from agentsim.dist import as_distribution
-from agentsim.engine import Session, execute
 from agentsim.errors import ScenarioError, SimulationError
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.mechanisms import fast_ppf
 from agentsim.run import Batch, Run, RunContext
-from agentsim.trace import Span, Trace, to_json_value
 
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
-__all__ = ["arrival_times", "build_trace", "make_run", "run_one", "simulate", "simulate_seeds"]
+__all__ = [
+    "arrival_times",
+    "make_run",
+    "replay",
+    "run_one",
+    "simulate",
+    "simulate_seeds",
+]
 
 
 def make_run(
@@ -92,91 +100,6 @@ def run_one(scenario: Scenario, seed: int, inputs: dict[str, Any], interventions
     return make_run(scenario, s, ctx, ivs, keep=True)
 
 
-def _is_json(value: Any) -> bool:
-    """Whether ``value`` survives a JSON round trip unchanged, type included (a tuple, an enum
-    or a non-finite float would come back as something else)."""
-    t = type(value)
-    if value is None or t is bool or t is int:
-        return True
-    if t is float:
-        return math.isfinite(value)
-    if t is str:
-        return not any("\ud800" <= c <= "\udfff" for c in value)  # surrogates are not UTF-8
-    if t is list:
-        return all(_is_json(v) for v in value)
-    if t is dict:
-        return all(type(k) is str and _is_json(k) and _is_json(v) for k, v in value.items())
-    return False
-
-
-def build_trace(run: Run) -> Trace:
-    """Materialise a run's pydantic :class:`~agentsim.trace.Trace` from its records.
-
-    Entry inputs, when the run had any, go to ``attributes["inputs"]`` so that abduction can
-    re-run the program as it ran; the names of inputs that are not JSON values go to
-    ``attributes["unrecorded_inputs"]`` instead (abduction then refuses rather than guess).
-    """
-    t0 = float(run.attributes.get("arrival", 0.0))
-    attributes: dict[str, Any] = dict(run.attributes)
-    if run.context.inputs:
-        inputs = dict(run.context.inputs)
-        unrecorded = sorted(k for k, v in inputs.items() if not _is_json(v))
-        attributes["inputs"] = {k: v for k, v in inputs.items() if k not in unrecorded}
-        if unrecorded:
-            attributes["unrecorded_inputs"] = unrecorded
-    spans = [
-        Span(
-            address=r.address,
-            kind=r.kind,
-            name=r.name,
-            parent=r.parent,
-            agent=r.agent,
-            start=r.start - t0,
-            end=r.end - t0,
-            ok=r.ok,
-            error=r.error,
-            status=r.status,
-            value=to_json_value(r.value),
-            inputs=r.inputs,
-            cost=r.cost,
-            queued=r.queued,
-            noise=dict(r.noise),
-            attributes=dict(r.attrs) if r.attrs else {},
-        )
-        for r in run.records
-    ]
-    return Trace(
-        trace_id=f"{run.scenario.name}-{run.seed:x}",
-        source="agentsim",
-        scenario=run.scenario.name,
-        seed=run.seed,
-        spans=spans,
-        outcomes=dict(run.outcomes),
-        interventions=[iv.describe() for iv in run.interventions],
-        attributes=attributes,
-    )
-
-
-@contextmanager
-def batch_gc() -> Iterator[None]:
-    """Collect young garbage less often while a batch runs, then restore the thresholds.
-
-    Every run allocates thousands of short-lived objects (events, records, results), and
-    CPython's default threshold of 700 allocations makes the collector rescan the growing
-    list of kept runs again and again: measured, it costs a third of the batch's time.
-    Simulated runs create no long-lived cycles, so collecting every 50,000 allocations
-    frees the same memory, later; and finished runs are moved out of the collector's sight
-    (``gc.freeze``) every 512 runs, then handed back (``gc.unfreeze``) when the batch ends.
-    """
-    old = gc.get_threshold()
-    gc.set_threshold(50_000, old[1], old[2])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*old)
-        gc.unfreeze()
-
-
 def simulate_seeds(
     scenario: Scenario,
     seeds: list[int],
@@ -190,7 +113,7 @@ def simulate_seeds(
     key = tuple(sorted(inputs.items()))
     record = keep or bool(scenario.outcomes)  # user outcomes may read the trace
     out = []
-    with batch_gc():
+    with collect_rarely(unfreeze=True):
         for i, seed in enumerate(seeds):
             (s,) = execute(scenario, [seed], inputs, compiled, record_calls=record)
             out.append(
@@ -305,7 +228,7 @@ def simulate(
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
-        with batch_gc():
+        with collect_rarely(unfreeze=True):
             sessions = execute(scenario, seeds, inputs, compiled, arrival_times=times)
         key = tuple(sorted(inputs.items()))
         shared_seeds, shared_times = tuple(seeds), tuple(times)  # one copy for all runs
@@ -338,3 +261,55 @@ def simulate(
         finally:
             _FORKED.pop("job", None)
     return batch
+
+
+def replay(run: Run, ivs: tuple[Intervention, ...], *, keep: bool = True) -> Run:
+    """Re-simulate ``run`` under its own interventions followed by ``ivs``, with its
+    exogenous noise held fixed (no checks: :func:`agentsim._compiled.check_address_targets`
+    checks address targets against the worlds)."""
+
+    sc = run.scenario
+    ctx = run.context
+    # The run's own interventions (a planted fault, an earlier what-if) are part of its
+    # world: keep them, then apply the new ones (later result-level ones win).
+    ivs = tuple(run.interventions) + tuple(ivs)
+    compiled = compile_interventions(sc, ivs) if ivs else None
+    inputs = dict(ctx.inputs)
+    peers: list[Run] = []
+    if ctx.coupled:
+        # Contention couples the sessions of a load batch: re-simulate all of them. Each
+        # session keeps the interventions of its own world (the batch's, or those an earlier
+        # counterfactual gave it); the new ones apply to this run's session only.
+        n = len(ctx.seeds)
+        worlds = list(ctx.worlds) if len(ctx.worlds) == n else [tuple(run.interventions)] * n
+        worlds[ctx.index] = ivs
+        ctx = dataclasses.replace(ctx, worlds=tuple(worlds))
+        sets: dict[tuple[Intervention, ...], Any] = {ivs: compiled}
+        for w in worlds:
+            if w not in sets:
+                sets[w] = compile_interventions(sc, w) if w else None
+        sessions = execute(
+            sc,
+            list(ctx.seeds),
+            inputs,
+            per_session=[sets[w] for w in worlds],
+            arrival_times=list(ctx.arrival_times) or None,
+        )
+        s = sessions[ctx.index]
+        peers = [
+            make_run(sc, other, replace_index(ctx, i), worlds[i], keep=False)
+            for i, other in enumerate(sessions)
+        ]
+    else:
+        (s,) = execute(sc, [run.seed], inputs, compiled)
+    cf = make_run(sc, s, ctx, ivs, keep=keep)
+    cf.factual = run
+    cf.peers = peers
+    if compiled is not None:
+        cf.attributes["_matched"] = compiled.matched
+    return cf
+
+
+def replace_index(ctx: RunContext, index: int) -> RunContext:
+    """The same batch context for another session."""
+    return dataclasses.replace(ctx, index=index)
