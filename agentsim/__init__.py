@@ -40,6 +40,7 @@ from agentsim.attribution.probability import (
     tian_pearl_bounds,
 )
 from agentsim.attribution.result import Attribution
+from agentsim.calibrate import Calibration, calibrate
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
@@ -82,6 +83,7 @@ __all__ = [
     "Attribution",
     "AttributionError",
     "Batch",
+    "Calibration",
     "Cause",
     "Counterfactual",
     "Effect",
@@ -118,6 +120,7 @@ __all__ = [
     "bench",
     "break_",
     "but_for",
+    "calibrate",
     "counterfactual",
     "decisive_error",
     "delay",
