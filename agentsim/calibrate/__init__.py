@@ -12,16 +12,20 @@ from __future__ import annotations
 from agentsim.calibrate._calibrate import calibrate
 from agentsim.calibrate._check import CheckLine, FitCheck, check_fit
 from agentsim.calibrate._corpus import strip_otlp
+from agentsim.calibrate._files import CalibrationRun, calibrate_files, split_holdout
 from agentsim.calibrate._fit import LatencyFit
 from agentsim.calibrate._result import Calibration, ToolParams
 
 __all__ = [
     "Calibration",
+    "CalibrationRun",
     "CheckLine",
     "FitCheck",
     "LatencyFit",
     "ToolParams",
     "calibrate",
+    "calibrate_files",
     "check_fit",
+    "split_holdout",
     "strip_otlp",
 ]

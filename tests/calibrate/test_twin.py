@@ -13,33 +13,17 @@ from pathlib import Path
 import pytest
 
 import agentsim as asim
-from agentsim import dist
 from agentsim import workflow as wf
-from agentsim.calibrate import Calibration, calibrate, strip_otlp
+from agentsim.calibrate import Calibration, calibrate
+from tests.calibrate.conftest import FLOW, TOOLS
 
-FLOW = wf.seq(wf.retry(wf.call("search"), n=2), wf.fallback(wf.call("fetch"), wf.call("cache")))
-TOOLS = {
-    "search": dict(p_ok=0.7, latency=dist.LogNormal(median=0.8, sigma=0.4)),
-    "fetch": dict(p_ok=0.8, latency=dist.Exponential(mean=1.5), timeout=4.0, cost=0.01),
-    "cache": dict(p_ok=0.9, latency=dist.Normal(mean=0.3, sd=0.05)),
-}
 TRUTH = wf.scenario(FLOW, TOOLS)
 
 
-def write_stripped_corpus(sc: asim.Scenario, n: int, seed: int, path: Path) -> Path:
-    """Simulate ``n`` runs and write them as stripped OTLP JSON Lines."""
-    with path.open("w") as f:
-        for run in sc.simulate(n=n, seed=seed):
-            f.write(json.dumps(strip_otlp(asim.to_otlp(run.trace))) + "\n")
-    return path
-
-
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> list[asim.Trace]:
-    path = tmp_path_factory.mktemp("twin") / "corpus.jsonl"
-    write_stripped_corpus(TRUTH, 3000, 0, path)
-    assert "agentsim." not in path.read_text()
-    return asim.load_traces(path)
+def corpus(corpus_path: Path) -> list[asim.Trace]:
+    assert "agentsim." not in corpus_path.read_text()
+    return asim.load_traces(corpus_path)
 
 
 @pytest.fixture(scope="module")
