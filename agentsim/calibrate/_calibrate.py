@@ -33,6 +33,8 @@ from agentsim.trace import Trace
 __all__ = ["calibrate"]
 
 _CUT = 1e-3
+ROUTER = "root.choice"
+"""Name of the decision that picks a root agent when a corpus has several."""
 
 
 def _walk(inst: Instance, by_agent: dict[str, list[Instance]], order: list[str]) -> None:
@@ -54,6 +56,8 @@ class _Evidence:
         self.ok_bad: Counter[str] = Counter()
         self.n_bad: Counter[str] = Counter()
         self.parents: dict[str, dict[str, str]] = defaultdict(dict)
+        self.seen: set[int] = set()
+        """ids of the calls counted at some call site."""
 
 
 def _site_calls(st: AgentStructure, pos: int, label: str) -> list[tuple[int, list[Call]]]:
@@ -105,6 +109,7 @@ def _dependencies(
                     if cut is not None and c.duration >= cut * (1 - _CUT):
                         continue
                     oks.append(c.ok)
+                    ev.seen.add(id(c))
                     cands[INPUT].append(inputs[r])
                     cands[NO_PARENT].append(True)
                     for j in range(pos):
@@ -231,9 +236,8 @@ def calibrate(
         )
     by_agent: dict[str, list[Instance]] = {}
     order: list[str] = []
-    root_agent = Counter(r.agent for r in roots).most_common(1)[0][0]
+    root_names = Counter(r.agent for r in roots)
     for inst in roots:
-        inst.agent = root_agent
         _walk(inst, by_agent, order)
     structures = {a: infer_structure(a, insts) for a, insts in by_agent.items()}
     notes: list[str] = []
@@ -263,15 +267,27 @@ def calibrate(
         if label in by_agent:
             continue
         t = timeouts[label]
+        loose = [
+            c
+            for c in cs
+            if id(c) not in ev.seen and not (t is not None and c.duration >= t * (1 - _CUT))
+        ]
+        if loose:
+            # Calls outside every agent's inferred order have no site to choose parents at:
+            # they count as made with good inputs.
+            ev.ok_good[label] += sum(1 for c in loose if c.ok)
+            ev.n_good[label] += len(loose)
+            notes.append(
+                f"{len(loose)} calls of {label!r} lie outside the inferred order; counted as "
+                "made with good inputs"
+            )
         p_ok = fit_success(ev.ok_good[label], ev.n_good[label] - ev.ok_good[label], confidence)
-        p_ok = _mle(p_ok, ev.ok_good[label], ev.n_good[label])
         p_rec = None
         if ev.n_bad[label]:
             p_rec = fit_success(ev.ok_bad[label], ev.n_bad[label] - ev.ok_bad[label], confidence)
-            p_rec = _mle(p_rec, ev.ok_bad[label], ev.n_bad[label])
         parents = dict(ev.parents[label])
-        if parents and all(p == NO_PARENT for p in parents.values()) and p_rec is None:
-            # Independent of its inputs at every site: a bad input changes nothing.
+        if p_rec is None and any(p == NO_PARENT for p in parents.values()):
+            # Independent of its inputs (no site showed a bad-input failure): the leak is p_ok.
             p_rec = p_ok
         params[label] = ToolParams(
             name=label,
@@ -289,14 +305,32 @@ def calibrate(
         )
 
     names = {a: (a if a != wf.ENTRY else f"{a}_agent") for a in by_agent}
-    flow = _body(root_agent, structures, (root_agent,), names)
     extra: dict[str, dict[str, Any]] = {}
+    if len(root_names) == 1:
+        root_agent = next(iter(root_names))
+        flow = _body(root_agent, structures, (root_agent,), names)
+    else:
+        # Runs of several root agents: the twin picks one per run with the corpus's
+        # frequencies (a Categorical routing choice), then runs it as a sub-agent.
+        root_agent = " | ".join(sorted(root_names))
+        flow = wf.choose(
+            ROUTER,
+            {
+                name: (float(k), wf.subagent(names[name], _body(name, structures, (name,), names)))
+                for name, k in sorted(root_names.items())
+            },
+        )
+        extra[ROUTER] = {"p_ok": 1.0, "latency": 0.0, "kind": "llm"}
+        notes.append(
+            f"the corpus has {len(root_names)} root agents; the twin chooses one per run "
+            f"({ROUTER!r}) with weights {dict(sorted(root_names.items()))}"
+        )
     for node in wf.nodes(flow):
-        if isinstance(node, wf.Call) and node.tool not in params:
+        if isinstance(node, wf.Call) and node.tool not in params and node.tool not in extra:
             agent = node.tool.removesuffix(".work")
             insts = by_agent.get(agent, [])
             ok = sum(1 for i in insts if i.ok)
-            est = _mle(fit_success(ok, len(insts) - ok, confidence), ok, len(insts))
+            est = fit_success(ok, len(insts) - ok, confidence)
             extra[node.tool] = {
                 "p_ok": est.value,
                 "latency": fit_latency([i.end - i.start for i in insts]).dist,
@@ -350,10 +384,3 @@ def _with_traces(traces: Iterable[Trace]) -> Iterable[tuple[Instance, Trace]]:
             )
         (inst,) = read_instances([trace])
         yield inst, trace
-
-
-def _mle(est: Any, ok: int, n: int) -> Any:
-    """The posterior's interval around the MLE ``ok / n`` (the mode under a uniform prior)."""
-    if n == 0:
-        return est
-    return type(est)(ok / n, est.low, est.high, est.n, est.confidence)

@@ -2,8 +2,11 @@
 
 *Success.* Under the noisy-AND, a call whose inputs were all ok succeeds with probability
 ``p_ok``; the count of successes among such calls is binomial, so with a uniform Beta(1, 1)
-prior the posterior of ``p_ok`` is Beta(1 + ok, 1 + failed): its mean is the estimate and its
-equal-tailed quantiles the interval. ``p_recover`` (the leak) is the same posterior over the
+prior the posterior of ``p_ok`` is Beta(1 + ok, 1 + failed): its mode (``ok / n``, the
+maximum-likelihood estimate) is the estimate and its equal-tailed quantiles the interval; when
+every call succeeded (or every call failed) the mode sits on the boundary, and the interval is
+the one-sided one that contains it (``[q, 1]`` with ``q`` the ``1 - confidence`` quantile).
+``p_recover`` (the leak) is the same posterior over the
 calls made with a bad input.
 
 *Latency.* Each family of :mod:`agentsim.dist` that can describe a duration (``LogNormal``,
@@ -23,7 +26,7 @@ Examples
 --------
 >>> fit = fit_success(ok=70, failed=30)
 >>> round(fit.value, 4), round(fit.low, 3), round(fit.high, 3)
-(0.6961, 0.604, 0.781)
+(0.7, 0.604, 0.781)
 >>> fit_latency([0.5] * 10).family
 'fixed'
 """
@@ -52,20 +55,25 @@ EMPIRICAL_POINTS = 101
 
 
 def fit_success(ok: int, failed: int, confidence: float = 0.95) -> Estimate:
-    """Beta(1 + ok, 1 + failed) posterior mean and equal-tailed interval of a probability.
+    """Beta(1 + ok, 1 + failed) posterior mode and interval of a probability.
 
     >>> fit_success(0, 0).value
     0.5
+    >>> e = fit_success(10, 0)
+    >>> e.value, e.high, round(e.low, 3)
+    (1.0, 1.0, 0.762)
     """
     post = stats.beta(1 + ok, 1 + failed)
-    tail = (1.0 - confidence) / 2
-    return Estimate(
-        float(post.mean()),
-        float(post.ppf(tail)),
-        float(post.ppf(1.0 - tail)),
-        n=ok + failed,
-        confidence=confidence,
-    )
+    n = ok + failed
+    value = ok / n if n else 0.5
+    if n and failed == 0:
+        low, high = float(post.ppf(1.0 - confidence)), 1.0
+    elif n and ok == 0:
+        low, high = 0.0, float(post.ppf(confidence))
+    else:
+        tail = (1.0 - confidence) / 2
+        low, high = float(post.ppf(tail)), float(post.ppf(1.0 - tail))
+    return Estimate(value, low, high, n=n, confidence=confidence)
 
 
 @dataclass(frozen=True)
