@@ -41,6 +41,7 @@ from agentsim.attribution.probability import (
     tian_pearl_bounds,
 )
 from agentsim.attribution.result import Attribution
+from agentsim.calibrate import Calibration, calibrate
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
@@ -81,6 +82,7 @@ __all__ = [
     "Attribution",
     "AttributionError",
     "Batch",
+    "Calibration",
     "Cause",
     "Counterfactual",
     "Effect",
@@ -117,6 +119,7 @@ __all__ = [
     "bench",
     "break_",
     "but_for",
+    "calibrate",
     "counterfactual",
     "decisive_error",
     "delay",

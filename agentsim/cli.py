@@ -451,6 +451,26 @@ def bench_score(
     out.print(str(score_files(predictions, labels)), markup=False)
 
 
+@app.command(name="calibrate")
+def calibrate_cmd(
+    corpus: Annotated[list[str], typer.Argument(help="trace files or folders (any format)")],
+    out_file: Annotated[str, typer.Option("--out", help="the twin scenario module to write")],
+    holdout: Annotated[
+        float, typer.Option(min=0.0, max=0.9, help="fraction of traces kept for the fit check")
+    ] = 0.2,
+    seed: Annotated[int, typer.Option(min=0, help="seed of the split and of the twin's runs")] = 0,
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="twin runs checked")] = 4000,
+) -> None:
+    """Calibrate a twin from a corpus of traces: print its parameters and fit check, write it."""
+    from agentsim.calibrate import calibrate_files
+
+    done = calibrate_files(corpus, holdout=holdout, seed=seed, out=out_file, runs=runs)
+    out.print(escape(done.calibration.summary()))
+    if done.check is not None:
+        out.print(done.check.table())
+    out.print(f"wrote the twin to {done.path} (run it with: agentsim run {done.path})")
+
+
 @app.command()
 def demo(
     runs: Annotated[int, typer.Option("--runs", "-n", min=10)] = 3000,

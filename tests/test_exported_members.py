@@ -12,6 +12,9 @@ EXPECTED = {
     "Result",
     "Run",
     "Batch",
+    # twins
+    "Calibration",
+    "calibrate",
     "Trace",
     "Span",
     "Estimate",
