@@ -23,6 +23,7 @@ from agentsim.attribution.api import attribute as attribute_fn
 from agentsim.attribution.api import shapley
 from agentsim.attribution.baselines import decisive_error
 from agentsim.bench import export_whowhen, generate, parse_fault, score_files
+from agentsim.calibrate import calibrate_files
 from agentsim.counterfactuals import counterfactual
 from agentsim.errors import AgentSimError, ScenarioError
 from agentsim.ingest import load_traces
@@ -462,8 +463,6 @@ def calibrate_cmd(
     runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="twin runs checked")] = 4000,
 ) -> None:
     """Calibrate a twin from a corpus of traces: print its parameters and fit check, write it."""
-    from agentsim.calibrate import calibrate_files
-
     done = calibrate_files(corpus, holdout=holdout, seed=seed, out=out_file, runs=runs)
     out.print(escape(done.calibration.summary()))
     if done.check is not None:
