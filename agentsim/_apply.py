@@ -4,9 +4,11 @@
 target must be a tool, model or agent; address targets are checked against the factual run
 by :func:`agentsim.counterfactuals.counterfactual`) and returns an object the engine consults
 for each call: which interventions match (cached by address), how they change the mechanism
-(``replace``, ``set_params``, ``resample``) and how they change the result (``do``,
-``repair``, ``break_``, ``delay``). Order of application: mechanism-level ones in the order
-given, then result-level ones in the order given.
+(``replace``, ``set_params``, ``resample``), how they change its noise (``fix``: the noise is
+mapped out of the *effective* mechanism's failure region, after ``replace``/``set_params``)
+and how they change the result (``do``, ``repair``, ``break_``, ``delay``). Order of
+application: mechanism-level ones in the order given, then ``fix``, then result-level ones in
+the order given.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentsim.errors import InterventionError, UnknownAddressError, suggest
 from agentsim.interventions import Intervention, is_pattern
+from agentsim.mechanisms import fault_bounds
 from agentsim.run import Result
 from agentsim.scenario import Agent, Tool
 
@@ -29,7 +32,7 @@ __all__ = ["Compiled", "compile_interventions"]
 
 Gen = Generator[Any, Any, Any]
 
-_MECHANISM = {"replace", "set_params", "resample"}
+_MECHANISM = {"replace", "set_params", "resample", "fix"}
 
 
 class Compiled:
@@ -208,6 +211,8 @@ def compile_interventions(scenario: Scenario, interventions: tuple[Intervention,
                 scenario.tools[t].with_params(**dict(iv.params))  # type: ignore[attr-defined]
             except Exception as exc:
                 raise InterventionError(f"{iv.describe()}: {exc}") from None
+        if iv.kind == "fix" and t in scenario.tools:
+            fault_bounds(scenario.tools[t])  # a custom mechanism must declare its region
         if iv.kind == "replace" and t in scenario.agents:
             rep = iv.replacement  # type: ignore[attr-defined]
             if isinstance(rep, Tool) or not callable(rep):

@@ -25,6 +25,7 @@ EXPECTED = {
     # intervene
     "Intervention",
     "do",
+    "fix",
     "repair",
     "break_",
     "resample",
