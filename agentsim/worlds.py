@@ -20,6 +20,11 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from agentsim._apply import compile_interventions
+from agentsim.errors import InterventionError
+from agentsim.interventions import agent_names_of
+from agentsim.mechanisms import fault_bounds
+
 if TYPE_CHECKING:
     from agentsim.run import Run
 
@@ -39,6 +44,12 @@ class World(Protocol):
 
     def players(self, kind: str = "calls") -> list[str]:
         """Names of the players of the given kind (``calls``, ``agents``, ``tools``...)."""
+
+    # Optional members, read with getattr by attribution:
+    #   supports_fault: bool, faults() -> list[str]   the fault game (fix interventions) and
+    #       the addresses of factual calls that failed on their own; unfixable() -> list[str]
+    #       failed calls whose fault cannot be removed; missed_deadline() -> bool
+    #   player_targets(kind, name), reference(target, outcome), steps(), repair_outcome(...)
 
 
 @runtime_checkable
@@ -89,6 +100,9 @@ class ScenarioWorld:
     ['main#0/t#0']
     """
 
+    supports_fault = True
+    """A simulated run knows every call's noise, so the fault game (``fix``) applies."""
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self._cache: dict[tuple[Any, ...], Run] = {}
@@ -97,6 +111,10 @@ class ScenarioWorld:
         trace_spans = run.records
         self._calls = [r for r in trace_spans if r.kind in ("tool", "llm")]
         self._agents = [r for r in trace_spans if r.kind == "agent" and r.parent is not None]
+        root = next((r for r in trace_spans if r.parent is None), None)
+        self._root = root
+        self._own = [r for r in self._calls if root is not None and r.parent == root.address]
+        self._faults: tuple[list[str], list[str]] | None = None
 
     @property
     def factual(self) -> Run:
@@ -187,13 +205,57 @@ class ScenarioWorld:
                 return False
         return True
 
+    # -- the fault game ----------------------------------------------------------------------
+    def faults(self) -> list[str]:
+        """Addresses of the factual calls that failed on their own: a noise slot in its
+        effective mechanism's failure region (``u_ok >= p_ok``, or a service time beyond the
+        timeout). Casualties of bad input are not faults; a call with both is."""
+        return self._classify()[0]
+
+    def unfixable(self) -> list[str]:
+        """Failed calls whose custom mechanism declares no success region (``fix`` refuses
+        them; see :func:`agentsim.interventions.fix`)."""
+        return self._classify()[1]
+
+    def missed_deadline(self) -> bool:
+        """Whether the run was stopped by its scenario's deadline."""
+        error = self.run.result.error or ""
+        return error.startswith("deadline exceeded")
+
+    def _classify(self) -> tuple[list[str], list[str]]:
+        if self._faults is None:
+            run = self.run
+            compiled = compile_interventions(run.scenario, run.interventions)
+            faults: list[str] = []
+            unfixable: list[str] = []
+            for r in self._calls:
+                if r.attrs and "weights" in r.attrs:
+                    continue  # a choice has no fault of its own
+                tool = run.scenario.tools.get(r.name)
+                if tool is None:
+                    continue
+                for iv in compiled.for_call(r.address, _Req(tool), agent_names_of(r.address)):
+                    tool, _ = compiled.apply_to_tool(iv, tool, None)
+                try:
+                    bounds = fault_bounds(tool)
+                except InterventionError:
+                    if not r.ok:
+                        unfixable.append(r.address)
+                    continue
+                if any(r.noise.get(slot, 0.0) >= c for slot, c in bounds.items()):
+                    faults.append(r.address)
+            self._faults = (faults, unfixable)
+        return self._faults
+
     def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: addresses of tool and model calls; ``agents``: sub-agent instances;
-        ``tools``: names of tools and models called."""
+        """``calls``: addresses of tool and model calls; ``agents``: sub-agent instances and,
+        when the entry agent made calls of its own, ``"<entry> (own calls)"`` (so that the
+        agents' shares cover the whole run); ``tools``: names of tools and models called."""
         if kind == "calls":
             return [r.address for r in self._calls]
         if kind == "agents":
-            return [r.address for r in self._agents]
+            own = [self.own_calls_player] if self._own else []
+            return own + [r.address for r in self._agents]
         if kind == "tools":
             return list(dict.fromkeys(r.name for r in self._calls))
         from agentsim.errors import AttributionError
@@ -206,8 +268,15 @@ class ScenarioWorld:
     def player_targets(self, kind: str, name: str) -> list[str]:
         """Intervention targets of a player: its address, its calls, or its tool name."""
         if kind == "agents":
+            if self._own and name == self.own_calls_player:
+                return [r.address for r in self._own]
             return [f"{name}/*"]
         return [name]
+
+    @property
+    def own_calls_player(self) -> str:
+        """Name of the player made of the entry agent's own (direct) calls."""
+        return f"{self._root.name if self._root is not None else 'entry'} (own calls)"
 
     def reference(self, target: str, outcome: str) -> Any:
         """Interventions setting ``target`` to its typical behaviour for ``outcome``:
@@ -261,6 +330,15 @@ class ScenarioWorld:
         if variable in names:
             return names[: names.index(variable)]
         return names
+
+
+class _Req:
+    """The shape of a call request that intervention matching reads (its tool)."""
+
+    __slots__ = ("tool",)
+
+    def __init__(self, tool: Any) -> None:
+        self.tool = tool
 
 
 def as_world(obj: Any) -> Any:
