@@ -5,9 +5,11 @@ engine's dispatch point (engine layer; imports kernel and model).
 target must be a tool, model or agent; :func:`check_address_targets` checks address targets
 against the worlds they ran in) and returns an object the engine consults
 for each call: which interventions match (cached by address), how they change the mechanism
-(``replace``, ``set_params``, ``resample``) and how they change the result (``do``,
-``repair``, ``break_``, ``delay``). Order of application: mechanism-level ones in the order
-given, then result-level ones in the order given.
+(``replace``, ``set_params``, ``resample``), how they change its noise (``fix``: the noise is
+mapped out of the *effective* mechanism's failure region, after ``replace``/``set_params``)
+and how they change the result (``do``, ``repair``, ``break_``, ``delay``). Order of
+application: mechanism-level ones in the order given, then ``fix``, then result-level ones in
+the order given.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agentsim.context import Result
 from agentsim.errors import InterventionError, UnknownAddressError, suggest
 from agentsim.interventions import Intervention, is_pattern
+from agentsim.mechanisms import fault_bounds
 from agentsim.scenario import Agent, Tool
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ __all__ = ["Compiled", "check_address_targets", "compile_interventions"]
 
 Gen = Generator[Any, Any, Any]
 
-_MECHANISM = {"replace", "set_params", "resample"}
+_MECHANISM = {"replace", "set_params", "resample", "fix"}
 
 
 class Compiled:
@@ -209,6 +212,8 @@ def compile_interventions(scenario: Scenario, interventions: tuple[Intervention,
                 scenario.tools[t].with_params(**dict(iv.params))  # type: ignore[attr-defined]
             except Exception as exc:
                 raise InterventionError(f"{iv.describe()}: {exc}") from None
+        if iv.kind == "fix" and t in scenario.tools:
+            fault_bounds(scenario.tools[t])  # a custom mechanism must declare its region
         if iv.kind == "replace" and t in scenario.agents:
             rep = iv.replacement  # type: ignore[attr-defined]
             if isinstance(rep, Tool) or not callable(rep):

@@ -29,7 +29,7 @@ from agentsim._gc import collect_rarely
 from agentsim.context import Context, Result, _Call, _Choose, _Group, _Spawn, _Wait
 from agentsim.dist import Exponential, Fixed
 from agentsim.errors import InterventionError, ScenarioError
-from agentsim.mechanisms import evaluate_call, evaluate_choice
+from agentsim.mechanisms import FixedNoise, evaluate_call, evaluate_choice, fault_bounds
 from agentsim.noise import Noise
 from agentsim.scenario import Agent, Tool
 
@@ -281,7 +281,7 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     if type(req) is _Wait:
         rec = Rec(address, "wait", "wait", ctx.address, ctx.name, env.now, [])
         fields: list[Any] = [True, None, req.seconds, 0.0, None, False]
-        noise = None
+        noise: Noise | FixedNoise | None = None
         inputs: list[Result] = []
     else:
         tool = req.tool
@@ -292,6 +292,10 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
         inputs = [x for x in req.inputs if type(x) is Result]
         noise = s.noise(address, draw)
         kind = "choice" if type(req) is _Choose else tool.kind
+        if kind != "choice" and any(iv.kind == "fix" for iv in matched):
+            # fix: the call's own noise, mapped out of the effective mechanism's failure
+            # region (a choice has no fault of its own)
+            noise = FixedNoise(noise, fault_bounds(tool))
         rec = Rec(
             address, kind, tool.name, ctx.address, ctx.name, env.now, [r.address for r in inputs]
         )
@@ -412,7 +416,7 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     return Result(ok, value, now - start, cost, error, address)
 
 
-def _finish_halted(rec: Rec, now: float, cause: Any, noise: Noise | None) -> None:
+def _finish_halted(rec: Rec, now: float, cause: Any, noise: Noise | FixedNoise | None) -> None:
     rec.end = now
     rec.ok = False
     rec.status = cause.status if isinstance(cause, _Halt) else "cancelled"

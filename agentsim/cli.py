@@ -340,7 +340,7 @@ def attribute(
     ] = "shapley",
     over: Annotated[str, typer.Option(help="calls|agents|tools")] = "calls",
     outcome: Annotated[str, typer.Option(help="outcome to explain")] = "success",
-    game: Annotated[str, typer.Option(help="repair|break|resample|baseline|auto")] = "auto",
+    game: Annotated[str, typer.Option(help="fault|repair|break|resample|baseline|auto")] = "auto",
     trace_index: Annotated[int, typer.Option("--trace", min=0, help="which trace of the file")] = 0,
 ) -> None:
     """Attribute a run's (or an imported trace's) outcome to its calls, agents or tools."""
@@ -352,15 +352,16 @@ def attribute(
         world = _load_trace(target, None, trace_index)
         factual = world.outcomes
         label = target
+    chosen: str | None = game
     if game == "auto":
         if outcome in ("latency", "cost"):
-            game = "baseline"
-        else:
-            game = "repair" if not factual.get(outcome, 0.0) else "break"
+            chosen = "baseline"
+        else:  # a failure: the library's default (the fault game when there is a fault)
+            chosen = None if not factual.get(outcome, 0.0) else "break"
     _print_outcomes(label, factual)
     name = method.replace("-", "_")
     if name in ("shapley", "banzhaf", "but_for"):
-        result = attribute_fn(world, method=name, players=over, game=game, outcome=outcome)
+        result = attribute_fn(world, method=name, players=over, game=chosen, outcome=outcome)
         out.print(result)
     elif name in ("actual", "actual_causes"):
         effect = {outcome: factual.get(outcome)}
@@ -372,7 +373,7 @@ def attribute(
     elif name in ("decisive", "decisive_error"):
         locus = attribute_fn(world, method="decisive", outcome=outcome)
         out.print(
-            str(locus) if locus else "no single repair turns this run into a success", markup=False
+            str(locus) if locus else "no single fix turns this run into a success", markup=False
         )
     else:
         raise UserError(
@@ -492,9 +493,9 @@ def demo(
     locus = decisive_error(failed)
     out.print(
         "\n[bold]decisive error[/bold]: "
-        + (str(locus) if locus else "none (no single repair fixes this run)")
+        + (str(locus) if locus else "none (no single fix saves this run)")
     )
-    out.print(shapley(failed, players="calls", game="repair"))
+    out.print(shapley(failed, players="calls"))
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -9,9 +9,36 @@ An intervention is a frozen, hashable value naming a *target* and a change. Targ
   ``agent_result=True``, the agent instance's own result instead).
 
 Hard interventions set a call's result: :func:`do`, :func:`repair`, :func:`break_`,
-:func:`delay`. Soft interventions change a mechanism: :func:`resample` (fresh noise, same
-mechanism), :func:`replace` (swap a tool, model or sub-agent), :func:`set_params` (change a
-tool's parameters). All of them apply at one place, the engine's dispatch of a call.
+:func:`delay`. Soft interventions change a mechanism or its noise: :func:`fix` (remove the
+call's own fault: an intervention on its exogenous noise only), :func:`resample` (fresh
+noise, same mechanism), :func:`replace` (swap a tool, model or sub-agent), :func:`set_params`
+(change a tool's parameters). All of them apply at one place, the engine's dispatch of a call.
+
+Fix versus repair. ``repair(X)`` forces X's *output* to success. ``fix(X)`` removes X's *own
+fault* and nothing else: it maps X's noise out of its mechanism's failure region and leaves
+its inputs alone. For the default noisy-AND tool the own-failure region of ``u_ok`` is
+``[p_ok, 1)`` and a fixed call reads::
+
+    u_ok' = u_ok                                  if u_ok < p_ok   (no own failure: unchanged)
+    u_ok' = p_ok * (u_ok - p_ok) / (1 - p_ok)     if u_ok >= p_ok  (own failure removed)
+
+and, for a tool with a ``timeout``, the same map of ``u_latency`` with ``c = F(timeout)`` in
+place of ``p_ok`` (an own timeout, service time beyond the timeout, is removed; a timeout
+caused by queueing for capacity is not the call's own fault and stays). The map is monotone:
+it never raises a uniform (so a fixed call is never worse than the factual one, whatever its
+inputs), it keeps the order of the noises it moves, and it carries the uniform law on the
+failure region to the uniform law on the success region, so a fixed call behaves like a call
+drawn given that it has no fault of its own. With good inputs a fixed call succeeds; with
+bad inputs it does what the mechanism does with bad inputs (it recovers when
+``u_ok' < p_recover``, so with ``p_recover = 0`` it still fails); a call that did not fail on
+its own is unchanged, to the bit. A success region that is empty (``p_ok = 0``, a fixed
+latency beyond the timeout) cannot be entered, so such a call still fails.
+
+A custom mechanism declares its success region by an attribute on the callable,
+``mechanism.success_region = {"ok": 0.9}`` (slot name -> ``c``: the noise of that slot is the
+call's own fault when it is ``>= c``); fixing a call whose mechanism declares none raises
+:class:`~agentsim.errors.InterventionError` (use ``repair`` for it, or declare the region).
+A choice (``ctx.choose``) and a wait have no fault of their own: fixing them changes nothing.
 
 Examples
 --------
@@ -21,6 +48,8 @@ Examples
 'do(main#0/search#0, ok=False, latency=2.0)'
 >>> set_params("lookup_order", p_ok=0.999) == set_params("lookup_order", p_ok=0.999)
 True
+>>> fix("*/search#*").describe()
+'fix(*/search#*)'
 """
 
 from __future__ import annotations
@@ -38,6 +67,7 @@ __all__ = [
     "Break",
     "Delay",
     "Do",
+    "Fix",
     "Intervention",
     "Repair",
     "Replace",
@@ -48,6 +78,7 @@ __all__ = [
     "break_",
     "delay",
     "do",
+    "fix",
     "is_pattern",
     "repair",
     "replace",
@@ -158,6 +189,23 @@ class Repair(Intervention):
     """Force ``ok=True`` with the value the mechanism yields when ok, on the same noise."""
 
     kind: Literal["repair"] = "repair"
+
+
+class Fix(Intervention):
+    """Remove the target's own fault: map its noise out of its mechanism's failure region
+    (see the module docstring); its inputs, and every other call's noise, stay as they are."""
+
+    kind: Literal["fix"] = "fix"
+
+    @field_validator("agent_result")
+    @classmethod
+    def _calls_only(cls, v: bool) -> bool:
+        if v:
+            raise InterventionError(
+                "fix acts on calls' own noise; an agent's result has no noise of its own, so "
+                "fix(agent_name) (all its calls) is the way to remove an agent's faults"
+            )
+        return v
 
 
 class Break(Intervention):
@@ -283,6 +331,20 @@ def repair(target: str, *, agent_result: bool = False) -> Repair:
     return Repair(target=target, agent_result=agent_result)
 
 
+def fix(target: str) -> Fix:
+    """Remove the target's own fault (an intervention on its exogenous noise only).
+
+    A call that failed, or timed out, on its own succeeds when its inputs are good; with bad
+    inputs it does what its mechanism does with bad inputs; a call that did not fail on its
+    own is unchanged. The target is an address, a glob, a tool name or an agent name (all
+    calls inside it). See the module docstring for the noise map.
+
+    >>> fix("support#0/lookup_order#0").describe()
+    'fix(support#0/lookup_order#0)'
+    """
+    return Fix(target=target)
+
+
 def break_(target: str, *, agent_result: bool = False) -> Break:
     """Force the target to fail.
 
@@ -366,7 +428,7 @@ def as_interventions(items: Iterable[Any] | Intervention | None) -> tuple[Interv
             out.extend(as_interventions(item))
         else:
             raise InterventionError(
-                f"{item!r} is not an intervention; build one with asim.do, asim.repair, "
+                f"{item!r} is not an intervention; build one with asim.do, asim.fix, asim.repair, "
                 "asim.break_, asim.resample, asim.delay, asim.replace or asim.set_params"
             )
     return tuple(out)

@@ -29,13 +29,20 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentsim.dist import Categorical, Exponential, Fixed
-from agentsim.errors import ScenarioError
+from agentsim.errors import InterventionError, ScenarioError
 
 if TYPE_CHECKING:
     from agentsim.dist import _Dist
     from agentsim.scenario import Tool
 
-__all__ = ["NoiseSource", "evaluate_call", "evaluate_choice", "fast_ppf"]
+__all__ = [
+    "FixedNoise",
+    "NoiseSource",
+    "evaluate_call",
+    "evaluate_choice",
+    "fast_ppf",
+    "fault_bounds",
+]
 
 
 class NoiseSource(Protocol):
@@ -57,6 +64,77 @@ def fast_ppf(d: _Dist, noise: NoiseSource, slot: str) -> float:
     if t is Exponential:
         return -d.mean * math.log1p(-u)  # type: ignore[attr-defined, no-any-return]
     return d.ppf(u)
+
+
+def fault_bounds(tool: Tool) -> dict[str, float]:
+    """The failure region of each of a call's noise slots: ``{slot: c}`` means the call's own
+    noise in ``slot`` is a fault when it is ``>= c`` (its success region is ``[0, c)``).
+
+    The default mechanism: ``ok`` below ``p_ok``, and, with a timeout, ``latency`` below
+    ``F(timeout)`` (service time within the timeout). A custom mechanism declares its region
+    with an attribute ``success_region = {slot: c}``; one that declares none cannot be fixed.
+
+    >>> from agentsim.scenario import Tool
+    >>> from agentsim import dist
+    >>> fault_bounds(Tool("t", p_ok=0.8))
+    {'ok': 0.8}
+    >>> slow = Tool("t", latency=dist.Exponential(mean=1.0), timeout=1.0)
+    >>> round(fault_bounds(slow)["latency"], 4)
+    0.6321
+    """
+    if tool.mechanism is not None:
+        region = getattr(tool.mechanism, "success_region", None)
+        if not isinstance(region, Mapping) or not all(
+            isinstance(k, str) and isinstance(c, int | float) and 0.0 <= c <= 1.0
+            for k, c in region.items()
+        ):
+            raise InterventionError(
+                f"cannot fix a call of {tool.name!r}: its custom mechanism declares no success "
+                f"region (got success_region={region!r}); set mechanism.success_region = "
+                "{'ok': p} (slot -> c: noise >= c is the call's own fault), or use repair"
+            )
+        return {k: float(c) for k, c in region.items()}
+    bounds = {"ok": float(tool.p_ok)}
+    if tool.timeout is not None:
+        bounds["latency"] = (
+            (1.0 if tool.latency_dist.value <= tool.timeout else 0.0)
+            if type(tool.latency_dist) is Fixed
+            else float(tool.latency_dist.cdf(tool.timeout))
+        )
+    return bounds
+
+
+class FixedNoise:
+    """The noise of a fixed call: ``noise`` with every slot's own fault removed.
+
+    A uniform ``u >= c`` in a slot whose success region is ``[0, c)`` is mapped to
+    ``c * (u - c) / (1 - c)``: monotone (never raises a uniform), order-preserving, and
+    carrying the uniform law on ``[c, 1)`` to the uniform law on ``[0, c)``. A uniform in the
+    success region is returned unchanged (see :func:`agentsim.interventions.fix`).
+
+    >>> n = FixedNoise({"ok": 0.95, "latency": 0.5}, {"ok": 0.9})
+    >>> round(n["ok"], 6), n["latency"]
+    (0.45, 0.5)
+    >>> FixedNoise({"ok": 0.3}, {"ok": 0.9})["ok"]
+    0.3
+    """
+
+    __slots__ = ("_bounds", "_noise", "recorded")
+
+    def __init__(self, noise: NoiseSource, bounds: Mapping[str, float]) -> None:
+        self._noise = noise
+        self._bounds = bounds
+        self.recorded: dict[str, float] = {}
+
+    def __getitem__(self, slot: str) -> float:
+        u = self.recorded.get(slot)
+        if u is None:
+            u = self._noise[slot]
+            c = self._bounds.get(slot)
+            if c is not None and u >= c:
+                u = c * (u - c) / (1.0 - c) if c < 1.0 else u
+            self.recorded[slot] = u
+        return u
 
 
 def _cost(tool: Tool, noise: NoiseSource) -> float:

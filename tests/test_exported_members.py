@@ -28,6 +28,7 @@ EXPECTED = {
     # intervene
     "Intervention",
     "do",
+    "fix",
     "repair",
     "break_",
     "resample",

@@ -34,7 +34,9 @@ far as its ok needs. :func:`counterfactual_success` follows Pearl's three steps 
 their prior), *action* forces the intervened addresses, *prediction* replays the workflow on
 the same bands; an address that only the counterfactual world reaches keeps its prior, as
 in the engine, where it draws from the same noise field. :func:`shapley_repair` and
-:func:`banzhaf_repair` solve the repair game exactly by subset enumeration.
+:func:`banzhaf_repair` solve the repair game exactly by subset enumeration;
+:func:`shapley_fault` and :func:`banzhaf_fault` the fault game (``fix``: an own fault's noise,
+band 2, moves below ``p_ok`` by :func:`fixed_band`), given the exact uniforms.
 
 Latency. :func:`latency_distribution` handles workflows whose control flow does not depend
 on chance (every retry, fallback and par "any" has a certain outcome) and whose latencies are
@@ -63,9 +65,10 @@ from agentsim.analytic._enumerate import (
     band,
     counterfactual_success,
     enumerate_worlds,
+    fixed_band,
     noise_bands,
 )
-from agentsim.analytic._games import banzhaf_repair, shapley_repair
+from agentsim.analytic._games import banzhaf_fault, banzhaf_repair, shapley_fault, shapley_repair
 from agentsim.analytic._latency import LatencyDistribution, latency_distribution
 from agentsim.analytic._probability import expected_cost, success_probability
 
@@ -73,12 +76,15 @@ __all__ = [
     "LatencyDistribution",
     "World",
     "band",
+    "banzhaf_fault",
     "banzhaf_repair",
     "counterfactual_success",
     "enumerate_worlds",
     "expected_cost",
+    "fixed_band",
     "latency_distribution",
     "noise_bands",
+    "shapley_fault",
     "shapley_repair",
     "success_probability",
 ]

@@ -25,6 +25,7 @@ __all__ = [
     "band",
     "counterfactual_success",
     "enumerate_worlds",
+    "fixed_band",
     "noise_bands",
 ]
 
@@ -41,6 +42,20 @@ def band(u: float, p_ok: float, p_recover: float = 0.0) -> int:
     (0, 1, 2)
     """
     return 0 if u < p_recover else 1 if u < p_ok else 2
+
+
+def fixed_band(u: float, p_ok: float, p_recover: float = 0.0) -> int:
+    """The band of a call's ok-noise after ``fix``: noise ``u >= p_ok`` (an own fault) moves
+    to ``p_ok (u - p_ok) / (1 - p_ok)``, below ``p_ok``; other noise stays where it is.
+
+    >>> fixed_band(0.95, 0.9, 0.1), fixed_band(0.99, 0.9, 0.1), fixed_band(0.5, 0.9, 0.1)
+    (1, 1, 1)
+    >>> fixed_band(0.905, 0.9, 0.1)
+    0
+    """
+    if u < p_ok:
+        return band(u, p_ok, p_recover)
+    return band(p_ok * (u - p_ok) / (1.0 - p_ok), p_ok, p_recover)
 
 
 def noise_bands(
@@ -93,8 +108,10 @@ class _Replay:
         forced: Mapping[str, bool],
         evidence: Mapping[str, bool],
         weights_seen: dict[str, dict[str, float]],
+        fixed: Mapping[str, int] | None = None,
     ) -> None:
         self.params, self.know, self.forced = params, know, forced
+        self.fixed = fixed or {}
         self.evidence, self.weights_seen = evidence, weights_seen
         self.oks: dict[str, bool] = {}
         self.choices: dict[str, str] = {}
@@ -110,7 +127,11 @@ class _Replay:
         else:
             prior = self._prior(tool)
             key = (address, "ok")
-            bands = self.know.get(key) or frozenset(b for b in range(3) if prior[b] > 0)
+            bands = (
+                frozenset([self.fixed[address]])
+                if address in self.fixed
+                else self.know.get(key) or frozenset(b for b in range(3) if prior[b] > 0)
+            )
             lo = frozenset(b for b in bands if b < (2 if inputs_ok else 1))
             if lo and lo != bands:
                 total = sum(prior[b] for b in bands)
@@ -224,8 +245,9 @@ def _run(
     forced: Mapping[str, bool],
     evidence: Mapping[str, bool],
     weights_seen: dict[str, dict[str, float]],
+    fixed: Mapping[str, int] | None = None,
 ) -> _Replay:
-    r = _Replay(params, know, forced, evidence, weights_seen)
+    r = _Replay(params, know, forced, evidence, weights_seen, fixed)
     ok = r.agent(f"{ENTRY}#0", _exec(flow, _Ctx(f"{ENTRY}#0"), True, r))
     r.success = ok
     return r
@@ -275,6 +297,7 @@ def counterfactual_success(
     *,
     bands: Mapping[str, int] | None = None,
     choices: Mapping[str, str] | None = None,
+    fixed: Mapping[str, int] | None = None,
 ) -> float:
     """Probability that the workflow would have succeeded under ``interventions``, given the
     factual ok pattern.
@@ -294,6 +317,10 @@ def counterfactual_success(
         :func:`noise_bands`); with every reachable address known the answer is 0 or 1.
     choices : dict, optional
         Decision address -> the option chosen in the factual run.
+    fixed : dict, optional
+        Address -> band of the ok-noise *in the intervened world* (the ``fix`` intervention:
+        the noise of a call with an own fault, band 2, is moved into band 0 or 1; see
+        :func:`fixed_band`).
 
     Returns
     -------
@@ -323,7 +350,7 @@ def counterfactual_success(
         seen: dict[str, dict[str, float]] = {}
         factual = _run(flow, params, k, {}, factual_oks, seen)
         reached.update(factual.oks)
-        return _run(flow, params, k, interventions, {}, seen).success
+        return _run(flow, params, k, interventions, {}, seen, fixed).success
 
     num = den = 0.0
     for w, ok in _explore(replay, know):

@@ -12,13 +12,13 @@ from typing import Any
 
 from agentsim.attribution import baselines
 from agentsim.attribution.actual_cause import actual_causes
-from agentsim.attribution.games import Game, null_players, resolve_players
+from agentsim.attribution.games import Game, default_game, null_players, resolve_players
 from agentsim.attribution.result import Attribution
 from agentsim.attribution.shapley import banzhaf_values, shapley_values
 from agentsim.errors import AttributionError, suggest
 from agentsim.worlds import as_world
 
-__all__ = ["attribute", "banzhaf", "but_for", "shapley"]
+__all__ = ["attribute", "banzhaf", "but_for", "choose_game", "shapley"]
 
 
 def _world(world: Any) -> Any:
@@ -29,11 +29,19 @@ def _evaluations(world: Any) -> int:
     return int(getattr(world, "evaluations", 0))
 
 
+def choose_game(w: Any, game: str | None, outcome: str) -> tuple[str, str, list[str]]:
+    """The game and outcome to use on world ``w``, with a note when they were chosen here."""
+    if game is not None:
+        return game, outcome, []
+    chosen, out, reason = default_game(w, outcome)
+    return chosen, out, [f"game chosen: {reason}"]
+
+
 def _solve(
     solver: Callable[..., Attribution],
     world: Any,
     players: Any,
-    game: str,
+    game: str | None,
     outcome: str,
     *,
     method: str,
@@ -44,6 +52,7 @@ def _solve(
     confidence: float,
 ) -> Attribution:
     w = _world(world)
+    game, outcome, chosen = choose_game(w, game, outcome)
     g = Game(
         kind=game,
         outcome=outcome,
@@ -67,7 +76,7 @@ def _solve(
         game=game,
         outcome=outcome,
     )
-    notes = list(result.notes)
+    notes = chosen + list(result.notes)
     if nulls:
         notes.append(
             f"{len(nulls)} provably null players pruned (value 0): "
@@ -95,7 +104,7 @@ def _without_outcome(
 def shapley(
     world: Any,
     players: Any = "calls",
-    game: str = "repair",
+    game: str | None = None,
     outcome: str = "success",
     *,
     method: str = "auto",
@@ -106,6 +115,13 @@ def shapley(
     confidence: float = 0.95,
 ) -> Attribution:
     """Shapley values of ``players`` in ``game`` on ``world``.
+
+    ``game`` is ``fault``, ``repair``, ``break``, ``resample`` or ``baseline`` (see
+    :mod:`agentsim.attribution.games` for when to use which); by default it is chosen by
+    :func:`~agentsim.attribution.games.default_game`: ``fault`` for a failed run (whose own
+    faults caused it: a casualty of bad input gets 0), ``baseline`` on ``latency`` for a run
+    that missed its deadline with no failed call, ``repair`` otherwise. The result's
+    ``game`` (and ``outcome``) say which was used.
 
     ``method`` is ``exact`` (subset enumeration with memoised coalition values),
     ``permutation`` (antithetic permutation sampling with confidence intervals, within
@@ -120,8 +136,9 @@ def shapley(
     ...     x, y = yield ctx.parallel(ctx.call(a), ctx.call(b))
     ...     return x.ok and y.ok
     >>> run = next(r for r in (sc.run(seed=s) for s in range(99)) if len(r.trace.failed()) == 3)
-    >>> shapley(run).values
-    {'main#0/a#0': 0.5, 'main#0/b#0': 0.5}
+    >>> result = shapley(run)
+    >>> result.game, result.values
+    ('fault', {'main#0/a#0': 0.5, 'main#0/b#0': 0.5})
 
     References
     ----------
@@ -147,7 +164,7 @@ def shapley(
 def banzhaf(
     world: Any,
     players: Any = "calls",
-    game: str = "repair",
+    game: str | None = None,
     outcome: str = "success",
     *,
     method: str = "auto",
@@ -181,17 +198,19 @@ def banzhaf(
 def but_for(
     world: Any,
     players: Any = "calls",
-    game: str = "repair",
+    game: str | None = None,
     outcome: str = "success",
     *,
     samples: int = 64,
 ) -> Attribution:
     """Single-player necessity: ``v({i}) - v(∅)`` for each player.
 
-    Under the repair game on a failed run, a player with value 1 is a but-for cause of the
-    failure: had it alone been repaired, the run would have succeeded.
+    Under the fault game (the default for a failed run; see :func:`shapley`) a player with
+    value 1 is a but-for cause of the failure: had its own fault alone been removed, the run
+    would have succeeded. Under the repair game, had its output alone been forced to succeed.
     """
     w = _world(world)
+    game, outcome, chosen = choose_game(w, game, outcome)
     g = Game(
         kind=game,
         outcome=outcome,
@@ -215,6 +234,7 @@ def but_for(
         v_empty=empty,
         v_full=full,
         exact=True,
+        notes=chosen,
     )
 
 

@@ -1,9 +1,12 @@
 """Locating a failure: the decisive error, and the heuristics it is compared against.
 
-The *decisive error* of a failed run is the earliest call whose repair alone turns the
-failure into a success: the definition of the Who&When benchmark (Zhang et al. 2025), made
-exact here because the counterfactual is computed rather than judged. ``None`` when no single
-repair suffices (the failure is overdetermined).
+The *decisive error* of a failed run is the earliest failed step whose correction alone
+turns the failure into a success: the definition of the Who&When benchmark (Zhang et al.
+2025), made exact here because the counterfactual is computed rather than judged. By default
+the correction is ``fix`` (remove the step's own fault, its inputs kept), so a casualty of a
+bad input is never decisive: the step whose own mistake it was is, as in Who&When's labels.
+With ``game="repair"`` the correction forces the step's output to succeed instead. ``None``
+when no single correction suffices (the failure is overdetermined).
 
 The heuristics need no counterfactual at all and are what a log reader does by eye:
 ``first_error`` (the first failed call), ``last_error`` (the last one) and ``all_errors``.
@@ -15,8 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentsim.attribution.games import supports_fault
 from agentsim.errors import AttributionError
-from agentsim.interventions import repair
+from agentsim.interventions import fix, repair
 from agentsim.worlds import as_world
 
 __all__ = ["Locus", "all_errors", "decisive_error", "first_error", "last_error", "steps_of"]
@@ -85,8 +89,12 @@ def all_errors(world: Any) -> list[Locus]:
     ]
 
 
-def decisive_error(world: Any, outcome: str = "success") -> Locus | None:
-    """The earliest failed step whose repair alone turns the failure into a success.
+def decisive_error(world: Any, outcome: str = "success", game: str | None = None) -> Locus | None:
+    """The earliest failed step whose correction alone turns the failure into a success.
+
+    ``game`` is ``fault`` (correct a step by removing its own fault: :func:`fix`) or
+    ``repair`` (force its output to succeed); by default ``fault`` on a world that supports
+    it, ``repair`` otherwise (a world without fault support, such as a finite SCM).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("de")
@@ -101,19 +109,32 @@ def decisive_error(world: Any, outcome: str = "success") -> Locus | None:
     'main#0/a#0'
     """
     w = _as_world(world)
+    if game is None:
+        game = "fault" if supports_fault(w) else "repair"
+    if game not in ("fault", "repair"):
+        raise AttributionError(
+            f"decisive_error corrects one step at a time with game='fault' or game='repair', "
+            f"got game={game!r}"
+        )
     if w.outcome([], outcome) != 0.0:
         return None
+    correct, verb = (fix, "fixing") if game == "fault" else (repair, "repairing")
+    if game == "fault" and not supports_fault(w):
+        raise AttributionError(
+            f"{type(w).__name__} cannot remove a step's own fault (no fix support); "
+            "use game='repair'"
+        )
     steps = steps_of(w)
     tried = 0
     for i, (address, _, ok) in enumerate(steps):
         if ok:
             continue
         tried += 1
-        if w.outcome([repair(address)], outcome) == 1.0:
+        if w.outcome([correct(address)], outcome) == 1.0:
             return _locus(
                 steps,
                 i,
-                f"repairing it alone makes {outcome} 1 (tried {tried} failed steps in order)",
+                f"{verb} it alone makes {outcome} 1 (tried {tried} failed steps in order)",
                 "decisive_error",
             )
     return None

@@ -6,8 +6,11 @@ players and an outcome ``Y``, a game defines the value ``v(S)`` of every coaliti
 =============  ===========================================  =================================
 game           ``v(S)``                                     question it answers
 =============  ===========================================  =================================
-``repair``     ``Y`` when every player in ``S`` is          which fixes would have made this
-               repaired (forced ok, same noise)             failure a success?
+``fault``      ``Y`` when every player in ``S`` is fixed    whose own fault was this failure?
+               (its own fault removed, :func:`~agentsim.    (the default for a failure)
+               interventions.fix`; inputs kept)
+``repair``     ``Y`` when every player in ``S`` is          which forced outputs would have
+               repaired (forced ok, same noise)             made this failure a success?
 ``break``      ``Y`` when every player in ``S`` is broken   which parts did this success
                                                             depend on?
 ``resample``   mean ``Y`` over fresh draws of the noise of  how much of the factual outcome
@@ -18,11 +21,24 @@ game           ``v(S)``                                     question it answers
                zero cost); ``S`` keeps factual behaviour    typical run?
 =============  ===========================================  =================================
 
-On a finite SCM (:class:`~agentsim.worlds.structural.StructuralModel`), which has no "good" value,
-``repair`` and ``break`` both set each player's (binary) variables to their other value.
+Which game to use. ``fault`` asks the question people usually mean by "whose fault was it?":
+it removes each player's *own* fault (its noise put it in its mechanism's failure region)
+and leaves its inputs alone, so a call that failed only because its input was bad (a
+*casualty*) is a null player and gets 0. ``repair`` forces outputs to succeed, so a casualty's
+forced output counts as much as the root's: use it to ask which outputs, if guaranteed,
+would have saved the run (a different, valid counterfactual). ``break`` explains a success,
+``resample`` measures how much each player's realised noise accounts for, and ``baseline``
+explains a slow or expensive run. When no game is named, the functions of
+:mod:`agentsim.attribution.api` pick one with :func:`default_game`: ``fault`` for a failure
+with at least one fault, ``baseline`` on ``latency`` for a run that missed its deadline
+without any failed call, ``repair`` otherwise; the result says which.
 
-With ``repair`` and ``break``, ``v(∅)`` is the factual outcome; with ``resample`` and
-``baseline``, ``v(N)`` is. A player is a call (its address), an agent instance (every call
+On a finite SCM (:class:`~agentsim.worlds.structural.StructuralModel`), which has no "good" value,
+``repair`` and ``break`` both set each player's (binary) variables to their other value; it
+has no noise of its own per player, so the ``fault`` game does not apply to it.
+
+With ``fault``, ``repair`` and ``break``, ``v(∅)`` is the factual outcome; with ``resample``
+and ``baseline``, ``v(N)`` is. A player is a call (its address), an agent instance (every call
 inside it), a tool (every call to it) or a named group of addresses and globs.
 
 The resample game is a Monte Carlo game: ``v(S)`` averages ``samples`` draws, the same
@@ -39,12 +55,55 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from agentsim.errors import AttributionError, suggest
-from agentsim.interventions import Intervention, break_, repair, resample
+from agentsim.interventions import Intervention, break_, fix, repair, resample
 
-__all__ = ["GAMES", "Game", "null_players", "resolve_players"]
+__all__ = ["GAMES", "Game", "default_game", "null_players", "resolve_players", "supports_fault"]
 
-GameKind = Literal["repair", "break", "resample", "baseline"]
-GAMES: tuple[str, ...] = ("repair", "break", "resample", "baseline")
+GameKind = Literal["fault", "repair", "break", "resample", "baseline"]
+GAMES: tuple[str, ...] = ("fault", "repair", "break", "resample", "baseline")
+
+
+def supports_fault(world: Any) -> bool:
+    """Whether ``world`` can remove a player's own fault (it understands ``fix``): it says
+    so with a true ``supports_fault`` attribute and lists its faults with ``faults()``."""
+    return bool(getattr(world, "supports_fault", False)) and callable(
+        getattr(world, "faults", None)
+    )
+
+
+def default_game(world: Any, outcome: str = "success") -> tuple[str, str, str]:
+    """The game (and outcome) that explains ``world``'s factual ``outcome`` when none is
+    named, and why: ``(game, outcome, reason)``.
+
+    * a failure (factual outcome 0) in a world with faults: ``fault``;
+    * a failure with no fault, in a world that missed its deadline: ``baseline`` on
+      ``latency`` (no call failed, so the question is what made it slow);
+    * anything else (a success, a world without fault support, a failure none of whose
+      calls failed on its own, a failure with a call whose custom mechanism declares no
+      success region): ``repair``.
+    """
+    if supports_fault(world) and float(world.outcome([], outcome)) == 0.0:
+        unfixable = getattr(world, "unfixable", None)
+        stuck = list(unfixable()) if callable(unfixable) else []
+        if stuck:
+            return (
+                "repair",
+                outcome,
+                f"the run failed, but {stuck[0]!r} has a custom mechanism with no declared "
+                "success region, so its own fault cannot be removed: repair game",
+            )
+        if world.faults():
+            return "fault", outcome, "the run failed: fault game (whose own faults caused it)"
+        missed = getattr(world, "missed_deadline", None)
+        if callable(missed) and missed() and getattr(world, "reference", None) is not None:
+            return (
+                "baseline",
+                "latency",
+                "the run missed its deadline with no failed call, so there is no fault to "
+                "remove: baseline game on latency (which calls made it slow)",
+            )
+        return "repair", outcome, "the run failed but no call failed on its own: repair game"
+    return "repair", outcome, "repair game (no failure to blame)"
 
 
 def resolve_players(world: Any, players: Any) -> dict[str, tuple[str, ...]]:
@@ -104,6 +163,14 @@ class Game:
             return [
                 _flip(world, t) for p in self.players if p in coalition for t in self.players[p]
             ]
+        if kind == "fault":
+            if not supports_fault(world):
+                raise AttributionError(
+                    f"{type(world).__name__} cannot remove a player's own fault (it does not "
+                    "support fix), so the fault game does not apply to it; name another game, "
+                    "e.g. game='repair'"
+                )
+            return [fix(t) for p in self.players if p in coalition for t in self.players[p]]
         if kind == "repair":
             return [repair(t) for p in self.players if p in coalition for t in self.players[p]]
         if kind == "break":
@@ -183,13 +250,16 @@ def _always_ok(world: Any, address: str) -> bool:
 def null_players(world: Any, game: Game) -> list[str]:
     """Players that are provably null in ``game`` on ``world`` (safe to prune).
 
-    Two sound rules:
+    Three sound rules:
 
     * in a finite SCM, a player none of whose variables is an ancestor of the outcome
       variable cannot change it under any intervention on anything else;
     * in the repair game on a simulated run, a call that would succeed whatever its inputs
       (its recorded ``u_ok`` is below ``p_recover``, with the default mechanism and no
-      timeout) returns exactly the same result when repaired, in every coalition's world.
+      timeout) returns exactly the same result when repaired, in every coalition's world;
+    * in the fault game, a player whose targets are exact addresses none of which is among
+      the world's faults (``world.faults()``, computed from the calls' own noise, which is
+      the same in every coalition's world) is left unchanged by ``fix`` in every world.
     """
     out: list[str] = []
     parents = getattr(world, "parents", None)
@@ -208,6 +278,16 @@ def null_players(world: Any, game: Game) -> list[str]:
                 hits = [n for n in names if any(fnmatch.fnmatchcase(n, t) for t in targets)]
                 if hits and not any(h in anc for h in hits):
                     out.append(p)
+        return out
+    if game.kind == "fault" and supports_fault(world):
+        # calls that cannot be fixed are kept, so that fixing them says why it cannot
+        unfixable = getattr(world, "unfixable", None)
+        faults = set(world.faults()) | set(unfixable() if callable(unfixable) else ())
+        for p, targets in game.players.items():
+            if all(not set(t) & {"*", "?", "["} and "#" in t for t in targets) and not (
+                set(targets) & faults
+            ):
+                out.append(p)
         return out
     if game.kind == "repair" and hasattr(world, "run"):
         for p, targets in game.players.items():

@@ -1,7 +1,8 @@
 """Planted-fault benchmarks for failure attribution, with exact labels.
 
 Plant a fault in a scenario, keep the failed runs, label each with its decisive error (the
-earliest call whose repair alone, in the faulty world, turns the failure into a success), and
+earliest call whose own fault, fixed alone in the faulty world, turns the failure into a
+success: a casualty of bad input is never the label), and
 measure how often attribution methods find it. Labelled runs export to the Who&When format
 (Zhang et al. 2025), and real Who&When logs load back for scoring.
 

@@ -3,15 +3,20 @@
 Failure-attribution benchmarks such as Who&When (Zhang et al. 2025) label each failed run
 with the agent and the step that caused it, as judged by people. In a simulation the label
 can be *computed*: plant a fault in a scenario (``asim.set_params("fetch", p_ok=0.5)``), run
-it, and for every failed run find the **decisive error**, the earliest failed step whose
-repair alone, in the faulty world, turns the failure into a success. A failure that no single
-repair fixes (two required calls both failed) has no decisive error; it is counted in
-``skipped`` and left out, because no single (agent, step) label is right for it.
+it, and for every failed run find the **decisive error**, the earliest failed step whose own
+fault, removed alone (:func:`agentsim.fix`), in the faulty world, turns the failure into a
+success. Labels follow the fault semantics, as Who&When's name the agent whose *own* action
+was wrong: a step that failed only because its input was bad (a casualty) is never the
+label. A failure that no single fix saves (two required calls both failed on their own) has
+no decisive error; it is counted in ``skipped`` and left out, because no single (agent, step)
+label is right for it. A planted ``break_`` forces a failure that is part of the faulty
+world's mechanism, which no fix removes; plant a ``set_params`` fault to make a call
+unreliable instead.
 
 Each kept :class:`Item` also carries the run's Halpern-Pearl actual causes (small ones, when
-:mod:`agentsim.attribution.actual_cause` is available) and its Shapley shares over calls in
-the repair game, all computed in the faulty world (the run carries its fault as
-interventions, and every counterfactual of it keeps them).
+:mod:`agentsim.attribution.actual_cause` is available), its but-for causes and its Shapley
+shares over calls in the fault game, all computed in the faulty world (the run carries its
+fault as interventions, and every counterfactual of it keeps them).
 
 Run ``i`` of a benchmark has seed ``agentsim.noise.child_seed(seed, i)``, as run ``i`` of
 ``scenario.simulate(n, seed)`` does, so ``scenario.run(seed=item.seed, interventions=fault)``
@@ -97,14 +102,14 @@ class Item:
     trace: Trace = field(repr=False, compare=False, hash=False)
     """The failed run's trace (produced under the fault)."""
     shapley: Mapping[str, float] | None = field(default=None, compare=False, hash=False)
-    """Shapley share of each call in the repair game (``None`` when not computed)."""
+    """Shapley share of each call in the fault game (``None`` when not computed)."""
     shapley_exact: bool = field(default=True, compare=False)
     """Whether ``shapley`` is exact (subset enumeration) rather than a sampled estimate."""
     actual_causes: Causes | None = field(default=None, compare=False)
     """Halpern-Pearl (modified) actual causes of the failure, each a tuple of addresses
     whose failures jointly cause it (``None`` when not computed or unavailable)."""
     but_for: tuple[str, ...] = field(default=(), compare=False)
-    """Calls whose repair alone turns the failure into a success (trace order)."""
+    """Calls whose fix alone turns the failure into a success (trace order)."""
     run: Run | None = field(default=None, repr=False, compare=False, hash=False)
     """The run itself (for recomputing methods); ``None`` once dropped."""
 
@@ -186,17 +191,17 @@ def _label(
     notes: list[str],
 ) -> Item | None:
     world = ScenarioWorld(run)
-    locus = decisive_error(world)
+    locus = decisive_error(world, game="fault")
     if locus is None or locus.address is None or locus.step is None:
         return None
     trace = run.trace
     calls = world.players("calls")
-    bf = but_for_values(world, players="calls", game="repair")
+    bf = but_for_values(world, players="calls", game="fault")
     but_for = tuple(a for a in calls if bf.values[a] == 1.0)
     shares: Mapping[str, float] | None = None
     exact = True
     if shapley:
-        att = shapley_values(world, players="calls", game="repair", prune=False, seed=0)
+        att = shapley_values(world, players="calls", game="fault", prune=False, seed=0)
         shares = {a: float(att.values[a]) for a in calls}
         exact = bool(att.exact)
     causes: Causes | None = None
@@ -220,7 +225,7 @@ def _label(
         address=locus.address,
         mistake_agent=locus.agent or "",
         mistake_step=locus.step,
-        evidence=f"repairing {locus.address} alone turns the failure into a success",
+        evidence=f"fixing {locus.address} alone turns the failure into a success",
         trace=trace,
         shapley=shares,
         shapley_exact=exact,
@@ -258,7 +263,7 @@ def generate(
         Most runs to simulate; by default ``max(1000, 200 * n)``. When it is reached first,
         the benchmark holds fewer than ``n`` items and a warning says so.
     shapley : bool
-        Label each item with Shapley shares over calls (repair game; exact up to 12 calls,
+        Label each item with Shapley shares over calls (fault game; exact up to 12 calls,
         sampled beyond, see :func:`agentsim.shapley`).
     actual : bool
         Label each item with its Halpern-Pearl actual causes (modified definition, searched

@@ -46,7 +46,7 @@ Pair = tuple[str | None, int | None]
 
 METHODS: tuple[str, ...] = ("first_error", "last_error", "but_for", "decisive_error", "shapley")
 """Locators :func:`compare_methods` scores: the first and the last failed step (heuristics),
-the earliest but-for cause under the repair game, the decisive error (the label's own
+the earliest but-for cause under the fault game, the decisive error (the label's own
 definition: 100% by construction) and the call with the largest Shapley share."""
 
 
@@ -203,7 +203,7 @@ def locate(item: Item, method: str) -> Pair:
 
     ``first_error`` and ``last_error`` read the failed run; ``decisive_error`` and
     ``but_for`` ask counterfactuals in the faulty world (the run's own interventions plus
-    the repair); ``shapley`` takes the call with the largest share (earliest on ties).
+    the fix); ``shapley`` takes the call with the largest share (earliest on ties).
     ``(None, None)`` when the method names nothing.
     """
     if method not in METHODS:
@@ -221,7 +221,7 @@ def locate(item: Item, method: str) -> Pair:
     if method == "decisive_error":
         if run is None:
             return item.label
-        locus = decisive_error(ScenarioWorld(run))
+        locus = decisive_error(ScenarioWorld(run), game="fault")
         return (None, None) if locus is None else (locus.agent, locus.step)
     if method == "but_for":
         return _trace_pair(item, item.but_for[0] if item.but_for else None)

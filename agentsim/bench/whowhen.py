@@ -116,8 +116,8 @@ def _record(item: Item) -> dict[str, Any]:
         "mistake_agent": item.mistake_agent,
         "mistake_step": str(item.mistake_step),
         "mistake_reason": (
-            f"repairing {item.address} alone turns the failure into a success (every earlier "
-            "failed step, repaired alone, does not)"
+            f"fixing {item.address}'s own fault alone turns the failure into a success "
+            "(every earlier failed step, fixed alone, does not)"
         ),
         "is_correct": False,
         "question_ID": f"{item.scenario}-{item.seed}",

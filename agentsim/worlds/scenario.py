@@ -15,8 +15,8 @@ import functools
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
-from agentsim._compiled import check_address_targets
-from agentsim.errors import AgentSimError, AttributionError
+from agentsim._compiled import check_address_targets, compile_interventions
+from agentsim.errors import AgentSimError, AttributionError, InterventionError
 from agentsim.executor import replay
 from agentsim.interventions import (
     Intervention,
@@ -27,6 +27,7 @@ from agentsim.interventions import (
     repair,
     target_matches,
 )
+from agentsim.mechanisms import fault_bounds
 from agentsim.run import Run
 from agentsim.worlds.protocol import PLAYER_KINDS
 
@@ -82,10 +83,14 @@ class ScenarioWorld:
     ['main#0/t#0']
     """
 
+    supports_fault = True
+    """A simulated run knows every call's noise, so the fault game (``fix``) applies."""
+
     def __init__(self, run: Run) -> None:
         self.run = run
         self._cache: dict[tuple[Any, ...], Run] = {}
         self._repair_memo: dict[frozenset[str], Run] = {}
+        self._faults: tuple[list[str], list[str]] | None = None
         self.evaluations = 0
 
     @functools.cached_property
@@ -104,6 +109,15 @@ class ScenarioWorld:
     @functools.cached_property
     def _agents(self) -> list[Any]:
         return [r for r in self._records if r.kind == "agent" and r.parent is not None]
+
+    @functools.cached_property
+    def _root(self) -> Any:
+        return next((r for r in self._records if r.parent is None), None)
+
+    @functools.cached_property
+    def _own(self) -> list[Any]:
+        root = self._root
+        return [r for r in self._calls if root is not None and r.parent == root.address]
 
     @property
     def factual(self) -> Run:
@@ -182,13 +196,57 @@ class ScenarioWorld:
                 return False
         return True
 
+    # -- the fault game ----------------------------------------------------------------------
+    def faults(self) -> list[str]:
+        """Addresses of the factual calls that failed on their own: a noise slot in its
+        effective mechanism's failure region (``u_ok >= p_ok``, or a service time beyond the
+        timeout). Casualties of bad input are not faults; a call with both is."""
+        return self._classify()[0]
+
+    def unfixable(self) -> list[str]:
+        """Failed calls whose custom mechanism declares no success region (``fix`` refuses
+        them; see :func:`agentsim.interventions.fix`)."""
+        return self._classify()[1]
+
+    def missed_deadline(self) -> bool:
+        """Whether the run was stopped by its scenario's deadline."""
+        error = self.run.result.error or ""
+        return error.startswith("deadline exceeded")
+
+    def _classify(self) -> tuple[list[str], list[str]]:
+        if self._faults is None:
+            run = self.run
+            compiled = compile_interventions(run.scenario, run.interventions)
+            faults: list[str] = []
+            unfixable: list[str] = []
+            for r in self._calls:
+                if r.attrs and "weights" in r.attrs:
+                    continue  # a choice has no fault of its own
+                tool = run.scenario.tools.get(r.name)
+                if tool is None:
+                    continue
+                for iv in compiled.for_call(r.address, _Req(tool), agent_names_of(r.address)):
+                    tool, _ = compiled.apply_to_tool(iv, tool, None)
+                try:
+                    bounds = fault_bounds(tool)
+                except InterventionError:
+                    if not r.ok:
+                        unfixable.append(r.address)
+                    continue
+                if any(r.noise.get(slot, 0.0) >= c for slot, c in bounds.items()):
+                    faults.append(r.address)
+            self._faults = (faults, unfixable)
+        return self._faults
+
     def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: addresses of tool and model calls; ``agents``: sub-agent instances;
-        ``tools``: names of tools and models called."""
+        """``calls``: addresses of tool and model calls; ``agents``: sub-agent instances and,
+        when the entry agent made calls of its own, ``"<entry> (own calls)"`` (so that the
+        agents' shares cover the whole run); ``tools``: names of tools and models called."""
         if kind == "calls":
             return [r.address for r in self._calls]
         if kind == "agents":
-            return [r.address for r in self._agents]
+            own = [self.own_calls_player] if self._own else []
+            return own + [r.address for r in self._agents]
         if kind == "tools":
             return list(dict.fromkeys(r.name for r in self._calls))
         raise AttributionError(
@@ -199,8 +257,15 @@ class ScenarioWorld:
     def player_targets(self, kind: str, name: str) -> list[str]:
         """Intervention targets of a player: its address, its calls, or its tool name."""
         if kind == "agents":
+            if self._own and name == self.own_calls_player:
+                return [r.address for r in self._own]
             return [f"{name}/*"]
         return [name]
+
+    @property
+    def own_calls_player(self) -> str:
+        """Name of the player made of the entry agent's own (direct) calls."""
+        return f"{self._root.name if self._root is not None else 'entry'} (own calls)"
 
     def reference(self, target: str, outcome: str) -> Any:
         """Interventions setting ``target`` to its typical behaviour for ``outcome``:
@@ -248,3 +313,12 @@ class ScenarioWorld:
         if variable in names:
             return names[: names.index(variable)]
         return names
+
+
+class _Req:
+    """The shape of a call request that intervention matching reads (its tool)."""
+
+    __slots__ = ("tool",)
+
+    def __init__(self, tool: Any) -> None:
+        self.tool = tool

@@ -76,9 +76,9 @@ def test_pivotal_step_gets_everything() -> None:
     assert [loc.step for loc in asim.all_errors(run)] == [0, 1, 2]
 
 
-def test_in_a_chain_every_failed_step_suffices() -> None:
+def test_in_a_chain_every_failed_step_suffices_under_repair() -> None:
     # each step's success needs only its input, so repairing any one failed step fixes the
-    # rest downstream when their noise allows: the three are symmetric
+    # rest downstream when their noise allows: the three are symmetric in the repair game
     sc = chain([0.5, 0.9, 0.9])
     run = next(
         r
@@ -86,9 +86,12 @@ def test_in_a_chain_every_failed_step_suffices() -> None:
         if [s.ok for s in r.trace.calls()] == [False, False, False]
         and all(s.noise["ok"] < 0.9 for s in r.trace.calls()[1:])
     )
-    a = asim.shapley(run)
+    a = asim.shapley(run, game="repair")
     assert all(v == pytest.approx(1 / 3) for v in a.values.values())
-    assert asim.decisive_error(run).step == 0
+    assert asim.decisive_error(run, game="repair").step == 0
+    # the fault game (the default) blames the one call that failed on its own
+    f = asim.shapley(run)
+    assert f.game == "fault" and list(f.values.values()) == [1.0, 0.0, 0.0]
 
 
 def test_agent_and_tool_players() -> None:
@@ -107,9 +110,15 @@ def test_agent_and_tool_players() -> None:
         return (yield ctx.call(a))
 
     run = sc.run(seed=0)
-    assert asim.shapley(run, players="agents").values == {"main#0/worker#0": 1.0}
-    assert asim.shapley(run, players="tools").values == {"a": 1.0, "b": 0.0}
-    groups = asim.shapley(run, players={"work": ["main#0/worker#0/*"], "final": ["b"]})
+    # a has p_ok = 0: its success region is empty, so no fix can remove its fault; the
+    # repair game forces outputs instead
+    agents = asim.shapley(run, players="agents", game="repair").values
+    assert agents == {"main (own calls)": 0.0, "main#0/worker#0": 1.0}
+    assert asim.shapley(run, players="tools", game="repair").values == {"a": 1.0, "b": 0.0}
+    assert set(asim.shapley(run, players="tools").values.values()) == {0.0}
+    groups = asim.shapley(
+        run, players={"work": ["main#0/worker#0/*"], "final": ["b"]}, game="repair"
+    )
     assert groups.values == {"work": 1.0, "final": 0.0}
 
 
