@@ -14,10 +14,25 @@ Time
     had ended is *sequential*; it starts when the last of those earlier siblings ends, plus
     the recorded gap, held fixed as a delay. A span that overlaps every earlier sibling (or
     has none) is *parallel*; it starts at its parent's start plus its recorded offset. A
-    parent ends when the children it waited for (those that ended before it did) have ended,
-    plus its recorded tail; children that outlived their parent are detached and do not
-    hold it up. So a sequence adds up, a fan-out takes its critical path, and a counterfactual
-    latency re-propagates through these equations. Outcome ``latency`` is the makespan.
+    parent ends when the children it waited for (those that ended before it did, or together
+    with it, within 1 ms) have ended, plus its recorded tail; children that outlived their
+    parent are detached and do not hold it up. A leaf that ends together with spans elsewhere
+    in the tree that ran inside it *waits for* them (a stream span that ends with the last
+    send, a queue read that returns when the agent enqueues, a tool whose HTTP request was
+    recorded under the agent): it ends when they end, plus its recorded offset, whether they
+    end sooner or later; the earlier polls of its loop are cut short, or never begin, when
+    the awaited event comes first. So a sequence adds up, a fan-out takes its critical path,
+    a server waits for the agent it serves, and a counterfactual latency re-propagates
+    through these equations, both ways. Outcome ``latency`` is the makespan.
+
+    A ``delay`` (or ``do(latency=...)``) on a span that waits is put where its time is
+    spent: longer, on its own tail; shorter, off its tail first, then off its critical path,
+    latest time first, down to the leaves (``attributes["time_moved_to"]`` of the
+    counterfactual says where). What the path cannot give is refused with an
+    :class:`~agentsim.errors.InterventionError` naming the leaves that hold the time. A
+    latency that interventions did not move although they moved other spans is *pinned*:
+    :meth:`TraceWorld.pinned_by` (and ``attributes["pinned_by"]``) names the span whose
+    recorded time sets it.
 Errors
     A failed span *recovers* when the next attempt its parent made succeeded: its *retry*
     (the first later sibling of the same name and kind that starts after it ended) or, for
@@ -72,16 +87,26 @@ import statistics
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
+from pydantic import JsonValue
+
 from agentsim._trace_equations import (
     ROOT,
     Effects,
     State,
+    Timing,
+    event_order,
     recovered,
     tokens_of,
     wire_errors,
+    wire_joins,
     wire_time,
 )
-from agentsim.errors import UnanswerableError, UnknownAddressError, suggest
+from agentsim._trace_time import route_time, setter
+from agentsim.errors import (
+    UnanswerableError,
+    UnknownAddressError,
+    suggest,
+)
 from agentsim.interventions import (
     Break,
     Delay,
@@ -176,6 +201,17 @@ class TraceWorld:
         self._next, self._prevs, self._tolerated, self._own_fail = wire_errors(
             spans, kids, self._walk, trace.outcomes.get("success")
         )
+        self._joins = wire_joins(spans, self._parent, kids)
+        self._timing = Timing(self._after, self._gap, self._waits, self._tail, self._own)
+        self._order = event_order(
+            spans, self._parent, kids, self._timing, self._prevs, self._joins, self._walk
+        )
+        self._waiting = {i for i, w in self._waits.items() if w and i != ROOT}
+        self._waiting |= set(self._joins.waits_for)
+        self._first_poll: dict[int, int] = {}
+        for c in sorted(self._joins.polls):
+            self._first_poll.setdefault(self._joins.polls[c], c)
+        self._factual: State | None = None
         self._factual = self._evaluate(Effects({}, {}, {}))
         self._offsets: dict[str, float] = {
             k: float(trace.outcomes[k]) - self._factual.outcomes[k]
@@ -241,15 +277,31 @@ class TraceWorld:
                 elif isinstance(iv, Break):
                     eff.forced[i] = False
                 elif isinstance(iv, Delay):
-                    eff.latency.setdefault(i, []).append(("add", iv.seconds))
+                    self._route(eff, iv, i, iv.seconds, None)
                 else:
                     if iv.ok is not None:
                         eff.forced[i] = iv.ok
                     if iv.latency is not None:
-                        eff.latency.setdefault(i, []).append(("set", iv.latency))
+                        change = iv.latency - self._spans[i].duration
+                        self._route(eff, iv, i, change, iv.latency)
                     if iv.cost is not None:
                         eff.cost[i] = iv.cost
         return eff
+
+    def _route(
+        self, eff: Effects, iv: Intervention, i: int, change: float, value: float | None
+    ) -> None:
+        route_time(
+            eff,
+            iv.describe(),
+            i,
+            change,
+            value,
+            self._spans,
+            self._timing,
+            self._joins,
+            self._waiting,
+        )
 
     # -- the equations ---------------------------------------------------------------------
     def _evaluate(self, eff: Effects) -> State:
@@ -259,14 +311,18 @@ class TraceWorld:
         ok = [True] * n
         start = [0.0] * n
         end = [0.0] * n
+        joins = self._joins
 
-        def latency_of(i: int, base: float, shift: float) -> float:
-            # A leaf's latency is its duration; a parent's latency interventions act on its
-            # tail (shift converts a set duration into a change of the tail).
+        def latency_of(i: int, base: float) -> float:
+            # A leaf's duration (``set`` replaces it); a waiting span's own time after what
+            # it waited for (only ``add`` reaches it: see _route_time).
             value = base
             for how, x in eff.latency.get(i, ()):
-                value = x - shift if how == "set" else value + x
-            return max(0.0, value)
+                value = x if how == "set" else value + x
+            return value
+
+        def arrival(w: int) -> float:
+            return max(end[e] for e in joins.waits_for[w]) + latency_of(w, joins.offset[w])
 
         def enter(c: int) -> None:
             p = self._parent[c]
@@ -279,35 +335,57 @@ class TraceWorld:
                 start[c] = max(end[s] for s in frontier) + (self._gap[c] if runs[c] else 0.0)
             else:
                 start[c] = (self._origin if p == ROOT else start[p]) + self._gap[c]
+            w = joins.polls.get(c)
+            if w is not None and self._first_poll[w] != c and start[c] >= arrival(w):
+                runs[c] = False  # the awaited event came before this poll began
+                if frontier:
+                    start[c] -= self._gap[c]
 
         def leave(i: int) -> None:
             if not runs[i]:
                 end[i] = start[i]
                 return
             waited = self._waits[i]
-            if waited:
-                tail = self._tail[i]
-                shift = spans[i].duration - tail
-                end[i] = max(end[c] for c in waited) + latency_of(i, tail, shift)
+            if i in joins.waits_for:
+                # It ends when what it waits for arrives; arriving before it began (the
+                # polls before it cut short), it takes over the poll that received it.
+                end[i] = arrival(i)
+                start[i] = min(start[i], end[i])
+            elif waited:
+                tail = latency_of(i, self._tail[i])
+                end[i] = max(start[i], max(end[c] for c in waited) + tail)
             else:
-                end[i] = start[i] + latency_of(i, spans[i].duration, 0.0)
+                end[i] = start[i] + max(0.0, latency_of(i, spans[i].duration))
+                w = joins.polls.get(i)
+                if w is not None:
+                    end[i] = max(start[i], min(end[i], arrival(w)))
             ok[i] = eff.forced[i] if i in eff.forced else self._ok_from_children(i, runs, ok)
 
-        for i, done in self._walk:
+        for i, done in self._order:
             if done:
                 leave(i)
             else:
                 enter(i)
         success = self._ok_from_children(ROOT, runs, ok)
         live = [i for i in range(n) if runs[i]]
+        last = max(live, key=lambda i: (end[i], -i), default=None)
         outcomes = {
             "success": float(success),
             "failure": float(not success),
-            "latency": max((end[i] for i in live), default=self._origin) - self._origin,
+            "latency": (end[last] if last is not None else self._origin) - self._origin,
             "cost": sum(eff.cost.get(i, spans[i].cost) for i in live),
             "tokens": sum(tokens_of(spans[i]) for i in live),
         }
-        return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes)
+        pinned = None
+        before = self._factual
+        if (
+            before is not None
+            and last is not None
+            and abs(end[last] - before.end[last]) < 1e-12
+            and any(abs(end[i] - before.end[i]) > 1e-12 for i in live)
+        ):
+            pinned = setter(self._timing, self._joins, last, end, runs)
+        return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes, pinned)
 
     def _ok_from_children(self, i: int, runs: list[bool], ok: list[bool]) -> bool:
         if i in self._own_fail:
@@ -324,7 +402,7 @@ class TraceWorld:
 
     def _state(self, interventions: Sequence[Any]) -> State:
         ivs = as_interventions(list(interventions))
-        if not ivs:
+        if not ivs and self._factual is not None:
             return self._factual
         hit = self._cache.get(ivs)
         if hit is None:
@@ -351,9 +429,34 @@ class TraceWorld:
         value = self._state(interventions).outcomes[outcome]
         return value + self._offsets.get(outcome, 0.0)
 
+    def pinned_by(self, interventions: Sequence[Any] = ()) -> str | None:
+        """The span whose end sets the latency under ``interventions`` when they moved some
+        span's end but not that one's, else ``None``.
+
+        Such a latency is *pinned*: the model holds that span's time fixed (it started at a
+        recorded offset and waits for nothing the interventions moved), so a faster call
+        elsewhere shows no gain in the run's latency, or less than it saved.
+
+        >>> t = Trace(spans=[
+        ...     Span(address="a#0", kind="agent", name="a", start=0, end=5),
+        ...     Span(address="a#0/x#0", kind="tool", name="x", parent="a#0", start=0, end=5),
+        ...     Span(address="a#0/y#0", kind="tool", name="y", parent="a#0", start=0, end=3),
+        ... ])
+        >>> import agentsim as asim
+        >>> w = TraceWorld(t)
+        >>> faster_y = [asim.delay("a#0/y#0", -1.0)]
+        >>> w.outcome(faster_y, "latency"), w.pinned_by(faster_y)
+        (5.0, 'a#0/x#0')
+        """
+        pinned = self._state(interventions).pinned_by
+        return None if pinned is None else self._spans[pinned].address
+
     def counterfactual(self, interventions: Sequence[Any] = ()) -> Trace:
         """The counterfactual trace: recomputed times and flags, spans that no longer run
-        dropped (listed in ``attributes["skipped"]``), and its ``outcomes``."""
+        dropped (listed in ``attributes["skipped"]``), the span that pins its latency, if
+        any (``attributes["pinned_by"]``, with a line in ``attributes["warnings"]``), the
+        duration changes a delay on a parent was spread over (``attributes["time_moved_to"]``)
+        and its ``outcomes``."""
         ivs = as_interventions(list(interventions))
         state = self._state(ivs)
         eff = self._effects(ivs)
@@ -377,6 +480,20 @@ class TraceWorld:
         attrs = dict(self.trace.attributes)
         if skipped:
             attrs["skipped"] = list(skipped)
+        if state.pinned_by is not None:
+            pin = self._spans[state.pinned_by].address
+            attrs["pinned_by"] = pin
+            warnings = attrs.get("warnings")
+            attrs["warnings"] = [
+                *(warnings if isinstance(warnings, list) else []),
+                (
+                    f"latency pinned by {pin!r}: its end, which the model keeps at its recorded "
+                    f"time, sets the run's latency, and these interventions do not move it"
+                ),
+            ]
+        moved = self._spread(ivs, eff)
+        if moved:
+            attrs["time_moved_to"] = dict(moved)
         return self.trace.model_copy(
             update={
                 "spans": spans,
@@ -385,6 +502,24 @@ class TraceWorld:
                 "attributes": attrs,
             }
         )
+
+    def _spread(self, ivs: tuple[Intervention, ...], eff: Effects) -> dict[str, JsonValue]:
+        """Where a time intervention on a waiting span (one whose end follows others') was
+        put, by address: its own tail and the spans along its critical path."""
+        named = [
+            i
+            for iv in ivs
+            if isinstance(iv, Delay) or (isinstance(iv, Do) and iv.latency is not None)
+            for i in self._matches(iv)
+        ]
+        if not any(i in self._waiting for i in named):
+            return {}
+        out: dict[str, JsonValue] = {}
+        for i, changes in sorted(eff.latency.items()):
+            total = sum(x for how, x in changes if how == "add")
+            if total:
+                out[self._spans[i].address] = total
+        return out
 
     def players(self, kind: str = "calls") -> list[str]:
         """``calls``: tool, LLM, step, choice and wait spans, plus leaf spans of any other

@@ -83,9 +83,21 @@ def test_sequential_delay_shortens_makespan_exactly() -> None:
 def test_delay_never_below_zero_and_parent_tail() -> None:
     w = TraceWorld(sequential())
     assert w.outcome([asim.delay("a#0/g#0", -5.0)], "latency") == pytest.approx(6.0)
-    # A delay on the parent acts on its own time after its last child (0.5 s tail).
+    # A longer parent spends the extra time on its own tail after its last child.
     assert w.outcome([asim.delay("a#0", 1.0)], "latency") == pytest.approx(8.0)
-    assert w.outcome([asim.delay("a#0", -3.0)], "latency") == pytest.approx(6.5)
+    # A shorter one gives up its 0.5 s tail, then its critical path, latest time first:
+    # g (1 s), then f (1.5 of its 3 s); the 0.5 s gap before f stays. 7 - 3 = 4.
+    assert w.outcome([asim.delay("a#0", -3.0)], "latency") == pytest.approx(4.0)
+    cf = w.counterfactual([asim.delay("a#0", -3.0)])
+    assert cf.span("a#0/f#0").duration == pytest.approx(1.5)
+    assert cf.span("a#0/g#0").duration == pytest.approx(0.0)
+    # The same through do(latency=...): 7 s -> 4 s.
+    assert w.outcome([asim.do("a#0", latency=4.0)], "latency") == pytest.approx(4.0)
+    # The path holds 0.5 + 1 + 3 + 2 = 6.5 s; -6 leaves s 0.5 s and the gap: 1.0 s.
+    assert w.outcome([asim.delay("a#0", -6.0)], "latency") == pytest.approx(1.0)
+    with pytest.raises(asim.InterventionError, match=r"at most 6\.5 s.*") as info:
+        w.outcome([asim.delay("a#0", -6.6)], "latency")
+    assert "'a#0/g#0' 1 s" in str(info.value)
     assert w.own_time("a#0") == pytest.approx(1.0)
 
 
