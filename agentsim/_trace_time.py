@@ -20,12 +20,17 @@ __all__ = ["critical_path", "route_time", "setter"]
 
 
 def critical_path(
-    spans: Sequence[Span], timing: Timing, joins: Joins, i: int
+    spans: Sequence[Span],
+    timing: Timing,
+    joins: Joins,
+    i: int,
+    skip: Collection[int] = (),
 ) -> list[tuple[int, float]]:
     """``(span, own time it can give)`` along ``i``'s critical path, latest time first: its
     tail, then the last child it waited for (its tail and last child, down to a leaf), then
     that child's predecessor among its siblings, and so on back to a parallel start. A span
-    that waits for spans elsewhere gives only its offset, and ends the path.
+    that waits for spans elsewhere gives only its offset, and ends the path. A span in
+    ``skip`` gives nothing and is not entered, but the path goes on before it.
 
     >>> from agentsim.trace import Span
     >>> from agentsim._trace_equations import wire_time
@@ -47,7 +52,9 @@ def critical_path(
         pred = timing.after.get(node, ()) if node != i else ()
         if pred:
             stack.append(last(pred))
-        if node in joins.waits_for:
+        if node in skip and node != i:
+            out.append((node, 0.0))
+        elif node in joins.waits_for:
             out.append((node, max(0.0, joins.offset[node])))
             stack.clear()  # its time is spent elsewhere in the tree
         elif timing.waits.get(node):

@@ -83,7 +83,6 @@ Examples
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
@@ -101,8 +100,10 @@ from agentsim._trace_equations import (
     wire_joins,
     wire_time,
 )
+from agentsim._trace_reference import Population, call_players, describe, reference_pieces
 from agentsim._trace_time import route_time, setter
 from agentsim.errors import (
+    AttributionError,
     UnanswerableError,
     UnknownAddressError,
     suggest,
@@ -114,6 +115,7 @@ from agentsim.interventions import (
     Intervention,
     Repair,
     as_interventions,
+    delay,
     do,
     is_pattern,
     target_matches,
@@ -125,7 +127,6 @@ __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 OUTCOMES = ("success", "failure", "latency", "cost", "tokens")
 """Outcomes a :class:`TraceWorld` computes."""
 
-_CALL_KINDS = frozenset({"tool", "llm", "step", "choice", "wait"})
 _ROUTES = (
     "two honest routes: calibrate a scenario from a corpus of traces and simulate it, or "
     "replay the step for real with a replay function"
@@ -164,8 +165,9 @@ class TraceWorld:
     (1.0, 1.0)
     """
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, reference: Sequence[Trace] | None = None) -> None:
         self.trace = trace
+        self.population = Population(reference)
         self.evaluations = 0
         self._cache: dict[tuple[Intervention, ...], State] = {}
         spans = trace.spans
@@ -208,6 +210,7 @@ class TraceWorld:
         )
         self._waiting = {i for i, w in self._waits.items() if w and i != ROOT}
         self._waiting |= set(self._joins.waits_for)
+        self._calls = call_players(spans, self._parent, [not kids[i] for i in range(n)])
         self._first_poll: dict[int, int] = {}
         for c in sorted(self._joins.polls):
             self._first_poll.setdefault(self._joins.polls[c], c)
@@ -420,8 +423,6 @@ class TraceWorld:
     def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:
         """Outcome ``outcome`` (one of :data:`OUTCOMES`) under ``interventions``."""
         if outcome not in OUTCOMES:
-            from agentsim.errors import AttributionError
-
             raise AttributionError(
                 f"unknown outcome {outcome!r}{suggest(outcome, OUTCOMES)}; a trace world "
                 f"computes {list(OUTCOMES)}"
@@ -522,25 +523,22 @@ class TraceWorld:
         return out
 
     def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: tool, LLM, step, choice and wait spans, plus leaf spans of any other
-        non-agent kind; ``agents``: agent spans; ``tools``: distinct names of tool and LLM
-        spans."""
+        """``calls``: tool, LLM, step, choice and wait spans not nested in a call of the
+        same kind, and agent spans without children (plumbing such as HTTP, queue and
+        handler spans is not a player); ``spans``: every span; ``agents``: agent spans;
+        ``tools``: distinct names of tool and LLM spans."""
         spans = self._spans
         if kind == "calls":
-            return [
-                s.address
-                for i, s in enumerate(spans)
-                if s.kind in _CALL_KINDS or (s.kind != "agent" and not self._kids[i])
-            ]
+            return [spans[i].address for i in self._calls]
+        if kind == "spans":
+            return [s.address for s in spans]
         if kind == "agents":
             return [s.address for s in spans if s.kind == "agent"]
         if kind == "tools":
             return list(dict.fromkeys(s.name for s in spans if s.kind in ("tool", "llm")))
-        from agentsim.errors import AttributionError
-
         raise AttributionError(
-            f"unknown player kind {kind!r}; use one of ['calls', 'agents', 'tools'] or a "
-            "dict {name: [address or glob, ...]}"
+            f"unknown player kind {kind!r}; use one of ['calls', 'spans', 'agents', 'tools'] "
+            "or a dict {name: [address or glob, ...]}"
         )
 
     def player_targets(self, kind: str, name: str) -> list[str]:
@@ -557,12 +555,13 @@ class TraceWorld:
     def reference(self, target: str, outcome: str) -> list[Intervention]:
         """Interventions setting ``target`` to typical behaviour for ``outcome``.
 
-        ``latency``: each matching span takes the median duration of the spans with its
-        name in this trace (its own duration when the name is unique); ``cost``: zero.
+        The reference of a span is the median of its operation (kind and name) over the
+        corpus given as ``reference`` (its own span left out), else the stated default,
+        *own time removed* (latency 0, cost 0). A span with children reaches it through the
+        time on its critical path that no other call holds (:mod:`agentsim._trace_reference`).
+        :meth:`describe_reference` says which reference each player got.
         """
         if outcome not in ("latency", "cost"):
-            from agentsim.errors import AttributionError
-
             raise AttributionError(
                 f"the baseline game on a trace has references for 'latency' and 'cost', "
                 f"not {outcome!r}"
@@ -570,12 +569,46 @@ class TraceWorld:
         out: list[Intervention] = []
         for i in self._matches(Intervention(kind="match", target=target)):
             s = self._spans[i]
+            typical = self._typical(i, outcome)
+            value = 0.0 if typical is None else typical
             if outcome == "cost":
-                out.append(do(s.address, cost=0.0))
+                out.append(do(s.address, cost=value))
+            elif i not in self._waiting:
+                out.append(do(s.address, latency=value))
+            elif value >= s.duration:
+                out.append(delay(s.address, value - s.duration))
             else:
-                same = [x.duration for x in self._spans if x.name == s.name]
-                out.append(do(s.address, latency=float(statistics.median(same))))
+                others = set(self._calls) - {i}
+                pieces = reference_pieces(
+                    self._spans, self._timing, self._joins, i, value - s.duration, others
+                )
+                out.extend(delay(self._spans[j].address, -take) for j, take in pieces)
         return out
+
+    def _typical(self, i: int, outcome: str) -> float | None:
+        s = self._spans[i]
+        me = (self.trace.trace_id, s.address)
+        if outcome == "cost":
+            return self.population.cost(s.kind, s.name, me)
+        return self.population.latency(s.kind, s.name, me)
+
+    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
+        """Notes for a baseline-game result: where the references of the spans ``targets``
+        match came from, and why every share is 0 when no span differs from its reference.
+
+        >>> t = Trace(spans=[Span(address="a#0", kind="tool", name="a", start=0, end=1)])
+        >>> [note] = TraceWorld(t).describe_reference(["a#0"], "latency")
+        >>> note.startswith("reference: no corpus given"), note.endswith("removed (latency 0)")
+        (True, True)
+        """
+        if outcome not in ("latency", "cost"):
+            return []
+        match = [self._matches(Intervention(kind="match", target=t)) for t in targets]
+        hits = sorted({i for found in match for i in found})
+        typical = [self._typical(i, outcome) for i in hits]
+        return describe(
+            [self._spans[i] for i in hits], typical, self._spans, self.population.size, outcome
+        )
 
     def steps(self) -> list[tuple[str, str | None, bool]]:
         """``(address, agent, ok)`` of every non-agent span in trace order; ``ok`` is false

@@ -301,6 +301,24 @@ def as_world(obj: Any) -> Any:
     )
 
 
-def world(obj: Any) -> Any:
-    """``asim.world(run_or_trace)``: the world in which to ask what-if questions."""
+def world(obj: Any, reference: Sequence[Any] | None = None) -> Any:
+    """``asim.world(run_or_trace)``: the world in which to ask what-if questions.
+
+    ``reference`` (traces only) is a corpus of traces whose spans give each operation's
+    typical behaviour to the baseline game (see :class:`~agentsim.tracemodel.TraceWorld`).
+    """
+    if reference is not None:
+        from agentsim.trace import Trace
+
+        if not isinstance(obj, Trace):
+            from agentsim.errors import AgentSimError
+
+            raise AgentSimError(
+                f"reference= is a corpus of traces for an imported trace's world, but a "
+                f"{type(obj).__name__} was given; a simulated run's references come from its "
+                "scenario's mechanisms, so drop reference="
+            )
+        from agentsim.tracemodel import TraceWorld
+
+        return TraceWorld(obj, reference=list(reference))
     return as_world(obj)
