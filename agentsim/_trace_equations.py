@@ -23,7 +23,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import networkx as nx
@@ -82,6 +82,8 @@ class Effects:
     forced: dict[int, bool]
     latency: dict[int, list[tuple[str, float]]]
     cost: dict[int, float]
+    fixed: set[int] = field(default_factory=set)
+    """Spans whose own fault is removed (``fix``): their flag follows their children."""
 
 
 class Timing(NamedTuple):

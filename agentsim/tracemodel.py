@@ -268,6 +268,11 @@ class TraceWorld:
                     f"would have led to (the agent's reaction to it was never recorded); "
                     f"{_ROUTES}"
                 )
+            if iv.kind == "fix":
+                # fix removes the span's own fault only: an error it inherited from a failed
+                # child stays, and follows the equations (DESIGN section 4).
+                eff.fixed.update(self._matches(iv))
+                continue
             if not isinstance(iv, Do | Repair | Break | Delay):
                 raise UnanswerableError(
                     f"{iv.describe()}: an imported trace records one reply per call, not the "
@@ -362,7 +367,10 @@ class TraceWorld:
                 w = joins.polls.get(i)
                 if w is not None:
                     end[i] = max(start[i], min(end[i], arrival(w)))
-            ok[i] = eff.forced[i] if i in eff.forced else self._ok_from_children(i, runs, ok)
+            if i in eff.forced:
+                ok[i] = eff.forced[i]
+            else:
+                ok[i] = self._ok_from_children(i, runs, ok, i in eff.fixed)
 
         for i, done in self._order:
             if done:
@@ -390,8 +398,10 @@ class TraceWorld:
             pinned = setter(self._timing, self._joins, last, end, runs)
         return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes, pinned)
 
-    def _ok_from_children(self, i: int, runs: list[bool], ok: list[bool]) -> bool:
-        if i in self._own_fail:
+    def _ok_from_children(
+        self, i: int, runs: list[bool], ok: list[bool], fixed: bool = False
+    ) -> bool:
+        if i in self._own_fail and not fixed:
             return False
         for c in self._kids[i]:
             if (
@@ -618,6 +628,19 @@ class TraceWorld:
             (s.address, s.agent, i not in self._own_fail)
             for i, s in enumerate(self._spans)
             if s.kind != "agent"
+        ]
+
+    def own_errors(self) -> list[str]:
+        """Spans whose recorded error is their own, in trace order: not explained by a
+        failed child (a leaf's error, or a distinct error text above a failed child). These
+        are the faults ``fix`` removes and the players of the fault game."""
+        return [s.address for i, s in enumerate(self._spans) if i in self._own_fail]
+
+    def inherited_errors(self) -> list[str]:
+        """Failed spans whose error only repeats a failed child's: casualties, which
+        ``fix`` leaves failed as long as the child fails."""
+        return [
+            s.address for i, s in enumerate(self._spans) if not s.ok and i not in self._own_fail
         ]
 
     def failed_itself(self, address: str) -> bool:
