@@ -41,7 +41,7 @@ LAYER_OF = {
     "agentsim.worlds.": "causal",
     "agentsim.worlds": "causal",
     # old import paths, kept as re-export shims of the worlds package
-    "agentsim.tracemodel": "causal",
+    "agentsim.worlds.trace": "causal",
     "agentsim.abduction": "causal",
     "agentsim.structural": "causal",
     "agentsim.scm": "causal",

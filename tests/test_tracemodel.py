@@ -83,9 +83,21 @@ def test_sequential_delay_shortens_makespan_exactly() -> None:
 def test_delay_never_below_zero_and_parent_tail() -> None:
     w = TraceWorld(sequential())
     assert w.outcome([asim.delay("a#0/g#0", -5.0)], "latency") == pytest.approx(6.0)
-    # A delay on the parent acts on its own time after its last child (0.5 s tail).
+    # A longer parent spends the extra time on its own tail after its last child.
     assert w.outcome([asim.delay("a#0", 1.0)], "latency") == pytest.approx(8.0)
-    assert w.outcome([asim.delay("a#0", -3.0)], "latency") == pytest.approx(6.5)
+    # A shorter one gives up its 0.5 s tail, then its critical path, latest time first:
+    # g (1 s), then f (1.5 of its 3 s); the 0.5 s gap before f stays. 7 - 3 = 4.
+    assert w.outcome([asim.delay("a#0", -3.0)], "latency") == pytest.approx(4.0)
+    cf = w.counterfactual([asim.delay("a#0", -3.0)])
+    assert cf.span("a#0/f#0").duration == pytest.approx(1.5)
+    assert cf.span("a#0/g#0").duration == pytest.approx(0.0)
+    # The same through do(latency=...): 7 s -> 4 s.
+    assert w.outcome([asim.do("a#0", latency=4.0)], "latency") == pytest.approx(4.0)
+    # The path holds 0.5 + 1 + 3 + 2 = 6.5 s; -6 leaves s 0.5 s and the gap: 1.0 s.
+    assert w.outcome([asim.delay("a#0", -6.0)], "latency") == pytest.approx(1.0)
+    with pytest.raises(asim.InterventionError, match=r"at most 6\.5 s.*") as info:
+        w.outcome([asim.delay("a#0", -6.6)], "latency")
+    assert "'a#0/g#0' 1 s" in str(info.value)
     assert w.own_time("a#0") == pytest.approx(1.0)
 
 
@@ -172,11 +184,29 @@ def test_baseline_shapley_on_sequential_trace() -> None:
         ]
     )
     att = asim.shapley(t, players="calls", outcome="latency", game="baseline")
-    # Median duration of s is 2 s; g is unique, so its reference is its own duration.
+    # No corpus: the stated default removes each call's own time; in a sequence each call
+    # accounts for its duration, and the result says which reference it used.
     assert att.values == pytest.approx(
-        {"a#0/s#0": -1.0, "a#0/s#1": 1.0, "a#0/s#2": 0.0, "a#0/g#0": 0.0}
+        {"a#0/s#0": 1.0, "a#0/s#1": 3.0, "a#0/s#2": 2.0, "a#0/g#0": 4.0}
     )
     assert sum(att.values.values()) == pytest.approx(att.v_full - att.v_empty)
+    assert any("4 spans use the stated default, own time removed" in n for n in att.notes)
+    # With a corpus: s's population is {1, 3, 2} from this trace (each span left out of its
+    # own) plus 2 from another trace; g's is {6} from the other trace.
+    other = Trace(
+        trace_id="other",
+        spans=[_span("b#0", 0, 8), _span("b#0/s#0", 0, 2), _span("b#0/g#0", 2, 8)],
+    )
+    w = asim.world(t, reference=[t, other])
+    # References: s#0 median{3, 2, 2} = 2; s#1 median{1, 2, 2} = 2; s#2 median{1, 3, 2} = 2;
+    # g#0 median{6} = 6. Sequential, so v(S) = 10 + sum over players outside S of
+    # (reference - duration) and each value is duration - reference: -1, 1, 0, -2.
+    att = asim.shapley(w, players="calls", outcome="latency", game="baseline")
+    assert att.values == pytest.approx(
+        {"a#0/s#0": -1.0, "a#0/s#1": 1.0, "a#0/s#2": 0.0, "a#0/g#0": -2.0}
+    )
+    assert att.v_empty == pytest.approx(12.0)
+    assert any("corpus of 2 traces for 4 spans; 0 spans use" in n for n in att.notes)
     cost = asim.shapley(retried(), players="calls", outcome="cost", game="baseline")
     assert cost.values == pytest.approx({"a#0/s#0": 1.0, "a#0/s#1": 1.0, "a#0/g#0": 0.5})
 

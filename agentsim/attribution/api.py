@@ -85,6 +85,9 @@ def _solve(
         )
     if game == "resample":
         notes.append(f"resample game: each coalition value averages {samples} common draws")
+    describe = getattr(w, "describe_reference", None)
+    if game == "baseline" and describe is not None:
+        notes.extend(describe([t for ts in g.players.values() for t in ts], outcome))
     update: dict[str, Any] = {"notes": notes}
     if hasattr(w, "evaluations"):
         # the world counts what it actually replayed (cached worlds are free), and that

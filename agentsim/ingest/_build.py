@@ -13,7 +13,9 @@ integer-nanosecond times, error, cost, tokens, attributes) and hands them to
 4. *agents*: each span's ``agent`` is its nearest enclosing agent; an agent nested in an agent,
    a tool call named after a known agent, and the agent a hand-off transfers to are marked
    ``attributes["subagent"] = True``;
-5. *outcomes*: ``success`` (every top-level span succeeded), ``latency`` (makespan), ``cost``.
+5. *outcomes*: ``success`` (every top-level span succeeded), ``latency`` (makespan), ``cost``;
+6. *caught exceptions*: exception events a span caught (``exception.escaped=false``, no error
+   status) are kept in its ``attributes["exceptions_caught"]`` and counted in the warnings.
 
 Examples
 --------
@@ -43,16 +45,21 @@ from agentsim.ingest._semconv import (
     agent_name_of,
     classify,
     cost_of,
+    handled_exceptions,
     model_of,
     span_outcome,
+    status_error,
     tokens_of,
     tool_name_of,
 )
 from agentsim.trace import Span, SpanKind, Trace
 
-__all__ = ["MISSING_PARENT", "RawSpan", "build_trace", "raw_from_attributes", "sanitise"]
+__all__ = ["CAUGHT", "MISSING_PARENT", "RawSpan", "build_trace", "raw_from_attributes", "sanitise"]
 
 MISSING_PARENT = "missing-parent#0"
+CAUGHT = "exceptions_caught"
+"""Span attribute listing the exception events a span caught (``exception.escaped=false``
+with no error status): events, not failures."""
 _MISSING_NAME = "(missing parent)"
 _UNSAFE = re.compile(r"[\s/#]+")
 _MAX_NAME = 100
@@ -314,6 +321,15 @@ def build_trace(
         "latency": max((s.end for s in ordered), default=0.0),
         "cost": sum(s.cost for s in ordered),
     }
+    caught = [(s.address, s.attributes[CAUGHT]) for s in ordered if s.attributes.get(CAUGHT)]
+    if caught:
+        texts = [str(t) for _, found in caught if isinstance(found, list) for t in found]
+        n, m = len(texts), len(caught)
+        warnings.append(
+            f"{n} exception event{'s' if n != 1 else ''} on {m} span{'s' if m != 1 else ''} "
+            f"marked exception.escaped=false with no error status (e.g. {texts[0]!r} on "
+            f"{caught[0][0]!r}): recorded as events, not failures (attribute {CAUGHT!r})"
+        )
     trace_attrs: dict[str, JsonValue] = dict(attributes or {})
     if warnings:
         trace_attrs["warnings"] = list(warnings)
@@ -396,6 +412,9 @@ def raw_from_attributes(
     read from the attribute conventions (:mod:`agentsim.ingest._semconv`) unless given."""
     kind = kind or classify(attrs, name)
     ok, error = span_outcome(attrs, kind, status_code, status_message, events)
+    caught = handled_exceptions(events or [])
+    if caught and status_error(status_code, status_message)[0] is not True:
+        attrs[CAUGHT] = list(caught)
     model = model_of(attrs)
     if model is not None:
         attrs.setdefault("model", model)

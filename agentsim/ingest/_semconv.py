@@ -6,10 +6,14 @@ OpenTelemetry GenAI (``gen_ai.operation.name``, ``gen_ai.agent.name``, ``gen_ai.
 ``tool.name``) and LangSmith (``langsmith.span.kind``). This module reads all of them from a
 flat attribute mapping, so that every adapter classifies spans and finds errors the same way.
 
-Errors come in several forms: a status code (OTLP ``2`` or ``STATUS_CODE_ERROR``), exception
-events, ``error`` fields and tool results that report a failure in their payload
-(``{"isError": true}`` from MCP tools). :func:`status_error`, :func:`exception_error` and
-:func:`payload_error` turn each into a message, or ``None`` when there is no error.
+Errors are what the conventions call errors: a status code (OTLP ``2`` or
+``STATUS_CODE_ERROR``); when the status is unset, an exception event that escaped the span
+(one marked ``exception.escaped=false`` was caught inside it: an event, not a failure); and
+tool results that report a failure in their payload (``{"isError": true}`` from MCP tools).
+An explicit OK status wins over exception events. :func:`status_error`,
+:func:`exception_error` and :func:`payload_error` turn each into a message, or ``None`` when
+there is no error; :func:`handled_exceptions` lists the caught ones, which importers count
+in the trace's warnings.
 
 Examples
 --------
@@ -35,6 +39,7 @@ __all__ = [
     "classify",
     "cost_of",
     "exception_error",
+    "handled_exceptions",
     "model_of",
     "payload_error",
     "span_outcome",
@@ -320,21 +325,55 @@ def status_error(code: Any, message: Any) -> tuple[bool | None, str | None]:
     return None, None
 
 
+def _is_exception(name: str, attrs: Mapping[str, Any]) -> bool:
+    return name.lower() == "exception" or any(k.startswith("exception.") for k in attrs)
+
+
+def _handled(attrs: Mapping[str, Any]) -> bool:
+    """Whether an exception event says the exception did not leave the span
+    (``exception.escaped`` false, as a boolean or a string)."""
+    escaped = attrs.get("exception.escaped")
+    return escaped is False or (isinstance(escaped, str) and escaped.strip().lower() == "false")
+
+
+def _exception_text(attrs: Mapping[str, Any]) -> str:
+    kind = _text(attrs.get("exception.type"))
+    message = _text(attrs.get("exception.message"))
+    if kind and message:
+        return f"{kind}: {message}"
+    return kind or message or "exception"
+
+
 def exception_error(events: Sequence[tuple[str, Mapping[str, Any]]]) -> str | None:
-    """The message of the first ``exception`` event (``type: message``), or ``None``.
+    """The message of the first exception event that left the span (``type: message``), or
+    ``None``.
+
+    An event marked ``exception.escaped=false`` records an exception the span caught (a
+    cancelled poll, a retried request): it is an event, not the span's failure. An event
+    without the flag counts as escaped, as the semantic conventions recommend recording only
+    exceptions that escape a span.
 
     >>> exception_error([("exception", {"exception.type": "KeyError", "exception.message": "x"})])
     'KeyError: x'
+    >>> exception_error([("exception", {"exception.type": "CancelledError",
+    ...                                 "exception.escaped": "False"})]) is None
+    True
     """
     for name, attrs in events:
-        if name.lower() != "exception" and not any(k.startswith("exception.") for k in attrs):
+        if not _is_exception(name, attrs) or _handled(attrs):
             continue
-        kind = _text(attrs.get("exception.type"))
-        message = _text(attrs.get("exception.message"))
-        if kind and message:
-            return f"{kind}: {message}"
-        return kind or message or "exception"
+        return _exception_text(attrs)
     return None
+
+
+def handled_exceptions(events: Sequence[tuple[str, Mapping[str, Any]]]) -> list[str]:
+    """The exception events marked ``exception.escaped=false`` (caught inside the span).
+
+    >>> handled_exceptions([("exception", {"exception.type": "CancelledError",
+    ...                                    "exception.escaped": False})])
+    ['CancelledError']
+    """
+    return [_exception_text(a) for n, a in events if _is_exception(n, a) and _handled(a)]
 
 
 _FAILED = {"error", "failed", "failure"}
@@ -404,11 +443,15 @@ def span_outcome(
     """``(ok, error)`` from every error signal of an OpenTelemetry-style span.
 
     An error status fails the span; an explicit OK status overrides exception events (the
-    exception was handled), an unset one does not; a tool's result payload reporting an error
-    fails the span whatever its status.
+    exception was handled), an unset one does not, except for events marked
+    ``exception.escaped=false`` (caught inside the span); a tool's result payload reporting
+    an error fails the span whatever its status.
 
     >>> span_outcome({}, "chain", 0, None, [("exception", {"exception.type": "CancelledError"})])
     (False, 'CancelledError')
+    >>> span_outcome({}, "chain", 0, None, [("exception", {"exception.type": "CancelledError",
+    ...                                                    "exception.escaped": "False"})])
+    (True, None)
     >>> span_outcome({"output.value": '{"isError": true, "content": "denied"}'}, "tool", "OK")
     (False, 'denied')
     """

@@ -3,9 +3,13 @@
 The shape is ``{"data": [{"traceID", "spans": [...], "processes": {...}}]}``; each span has
 ``spanID``, ``operationName``, ``references`` (``CHILD_OF`` / ``FOLLOWS_FROM`` a ``spanID``),
 ``startTime`` and ``duration`` in microseconds, ``tags`` (``{"key", "type", "value"}``) and
-``logs`` (timestamped field lists; an ``event=exception`` log is an exception). A span is an
-error when it carries the ``error=true`` tag or ``otel.status_code=ERROR``; some such errors are
-harmless (a polling ``404``), which the trace cannot tell, so they are kept as errors.
+``logs`` (timestamped field lists; an ``event=exception`` log is an exception).
+
+Errors: a span failed when it carries the ``error=true`` tag or ``otel.status_code=ERROR``;
+with neither tag nor ``otel.status_code``, an exception log that escaped the span fails it. An
+exception log marked ``exception.escaped=false`` (a poll cancelled inside the span) is an
+event, not a failure; the import warnings count them. Some error-tagged spans are harmless
+(a polling ``404``), which the trace cannot tell, so they are kept as errors.
 
 Examples
 --------

@@ -9,6 +9,10 @@ export flattens everything into columns (``context.span_id``, ``attributes.llm.m
 Files hold a list of spans, ``{"data": [...]}`` (the REST API), a mapping from names to span
 lists (Phoenix test fixtures) or one span per line. Spans are grouped by trace id.
 
+Errors: ``status_code`` ``ERROR`` fails a span; with it ``UNSET``, an ``exception`` event that
+escaped the span does (``exception.escaped=false`` is an event, counted in the import
+warnings), as does a tool result reporting an error in its payload.
+
 Examples
 --------
 >>> spans = [{"name": "turn", "context": {"trace_id": "t", "span_id": "a"}, "span_kind": "AGENT",

@@ -6,6 +6,10 @@ each span as ``{"name", "context": {"trace_id", "span_id"}, "parent": {...} | "p
 "events"}``, with ids as integers or ``0x`` hex and times as nanoseconds or ISO strings. A
 file holds ``{"spans": [...]}``, a bare list of spans, or one span per line.
 
+Errors: ``status.status_code`` ``ERROR`` fails a span; with it ``UNSET``, an ``exception``
+event that escaped the span does (``exception.escaped=false`` is an event, counted in the
+import warnings), as does a tool result reporting an error in its payload.
+
 Examples
 --------
 >>> spans = [{"name": "execute_tool search", "context": {"trace_id": 1, "span_id": 2},

@@ -13,6 +13,11 @@ OTLP typed values (``{"key", "value": {"stringValue": ...}}``). Spans are groupe
 one :class:`~agentsim.trace.Trace` per trace. Kinds, errors, tokens and cost follow the GenAI
 and OpenInference conventions (:mod:`agentsim.ingest._semconv`).
 
+Errors: a span failed when ``status.code`` is ``2`` / ``STATUS_CODE_ERROR``; an OK status
+never fails it; with the status unset, an ``exception`` event that escaped the span does
+(one marked ``exception.escaped=false`` is an event, counted in the import warnings), and so
+does a tool result reporting an error in its payload (MCP ``isError``).
+
 Examples
 --------
 >>> export = {"resourceSpans": [{"scopeSpans": [{"spans": [

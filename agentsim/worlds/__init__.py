@@ -19,6 +19,7 @@ is the one place that turns an object into its world.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentsim.errors import AgentSimError
@@ -81,6 +82,24 @@ def as_world(
     )
 
 
-def world(obj: Any, *, scenario: Scenario | None = None) -> World:
-    """``asim.world(run_or_trace)``: the world in which to ask what-if questions."""
+def world(
+    obj: Any,
+    reference: Sequence[Trace] | None = None,
+    *,
+    scenario: Scenario | None = None,
+) -> World:
+    """``asim.world(run_or_trace)``: the world in which to ask what-if questions.
+
+    ``reference`` (traces only) is a corpus of traces whose spans give each operation's
+    typical behaviour to the baseline game (see :class:`~agentsim.worlds.trace.TraceWorld`);
+    ``scenario`` (traces only) is the program that made the trace, for abduction.
+    """
+    if reference is not None:
+        if not isinstance(obj, Trace):
+            raise AgentSimError(
+                f"reference= is a corpus of traces for an imported trace's world, but a "
+                f"{type(obj).__name__} was given; a simulated run's references come from its "
+                "scenario's mechanisms, so drop reference="
+            )
+        return TraceWorld(obj, reference=list(reference))
     return as_world(obj, scenario=scenario)

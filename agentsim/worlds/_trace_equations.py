@@ -4,30 +4,45 @@
 in :mod:`agentsim.worlds.trace` under every set of interventions. What those equations hold
 fixed is read off the factual trace here, once: for time, each span's predecessors among its
 siblings, its recorded gap or offset, the children its parent waited for and the parent's tail
-(:func:`wire_time`); for errors, the retry or fallback that follows each failed attempt, the
+(:func:`wire_time`); the spans that wait for a span elsewhere in the tree and the polls of
+their loops (:func:`wire_joins`); the order in which the equations are evaluated
+(:func:`event_order`); for errors, the retry or fallback that follows each failed attempt, the
 errors a parent tolerated and the spans that failed on their own (:func:`wire_errors`). The
 values of one world live in a :class:`State`; what the interventions do to each span, in an
 :class:`Effects`.
+
+*Ends together* means within :data:`WAIT_TOLERANCE` (1 ms), a bound read off the shared real
+traces: a stream span that ends when its server span ends outlives it by 32-35 µs (clock
+skew between the two), a queue consumer receives the event its producer enqueued 0.2-0.4 ms
+later, while the shortest real work that outlived its parent there (a ``DELETE`` after the
+agent returned) ends 1.96 ms after it, and LLM and tool calls last 50 ms or more.
 """
 
 from __future__ import annotations
 
+import bisect
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import NamedTuple
+
+import networkx as nx
 
 from agentsim.trace import Span
 
 __all__ = [
     "ROOT",
+    "WAIT_TOLERANCE",
     "Effects",
     "Errors",
+    "Joins",
     "State",
     "Timing",
+    "event_order",
     "recovered",
     "tokens_of",
     "wire_errors",
+    "wire_joins",
     "wire_time",
 ]
 
@@ -36,6 +51,9 @@ ROOT = -1
 
 _EPS = 1e-6
 """Clock tolerance in seconds when deciding whether one span ended before another began."""
+WAIT_TOLERANCE = 1e-3
+"""Two spans whose ends are this close (seconds) end together: the later one waited for the
+earlier (see the module docstring for where the bound comes from)."""
 _FALLBACK_KINDS = frozenset({"tool", "llm", "agent"})
 _GENERIC = re.compile(
     r"^(error|exception|failed|failure|unknown error|status_code_error)?"
@@ -52,6 +70,9 @@ class State:
     start: tuple[float, ...]
     end: tuple[float, ...]
     outcomes: dict[str, float]
+    pinned_by: int | None = None
+    """The span whose end sets the latency when the interventions moved some span's end
+    but not that one's (the model keeps it fixed), else ``None``."""
 
 
 @dataclass
@@ -61,6 +82,8 @@ class Effects:
     forced: dict[int, bool]
     latency: dict[int, list[tuple[str, float]]]
     cost: dict[int, float]
+    fixed: set[int] = field(default_factory=set)
+    """Spans whose own fault is removed (``fix``): their flag follows their children."""
 
 
 class Timing(NamedTuple):
@@ -71,11 +94,24 @@ class Timing(NamedTuple):
     gap: dict[int, float]
     """Recorded delay after those siblings, or offset from the parent's start."""
     waits: dict[int, tuple[int, ...]]
-    """Children a parent waited for (those that ended before it did)."""
+    """Children a parent waited for (those that ended before it did, or together with it)."""
     tail: dict[int, float]
-    """A parent's time after the last child it waited for."""
+    """A parent's time after the last child it waited for (slightly negative when that child
+    ended together with it, a hair later)."""
     own: dict[int, float]
     """A parent's duration minus the time its children cover."""
+
+
+class Joins(NamedTuple):
+    """Spans that wait for spans elsewhere in the tree, by span index."""
+
+    waits_for: dict[int, tuple[int, ...]]
+    """A waiting span: the spans (outside its own line of ancestors) it ends together with."""
+    offset: dict[int, float]
+    """Recorded time from the last of those ends to the waiting span's end."""
+    polls: dict[int, int]
+    """An earlier attempt of a waiting span (a poll of the same name under the same parent):
+    the waiting span it precedes. A poll is cut short when the awaited event comes first."""
 
 
 class Errors(NamedTuple):
@@ -135,13 +171,123 @@ def wire_time(spans: list[Span], kids: Mapping[int, list[int]], origin: float) -
             else:
                 timing.gap[c] = spans[c].start - start_of(p)
         end = end_of(p)
-        waited = tuple(c for c in group if spans[c].end <= end + _EPS)
+        # A child ending together with its parent (within the tolerance, either side) holds
+        # it up: a stream span that ends when the response it streams has been sent.
+        slack = _EPS if p == ROOT else WAIT_TOLERANCE
+        waited = tuple(c for c in group if spans[c].end <= end + slack)
         timing.waits[p] = waited
         if waited:
-            timing.tail[p] = max(0.0, end - max(spans[c].end for c in waited))
+            timing.tail[p] = max(-slack, end - max(spans[c].end for c in waited))
         if p != ROOT:
             timing.own[p] = max(0.0, spans[p].duration - _covered(spans, group, p))
     return timing
+
+
+def wire_joins(
+    spans: Sequence[Span], parent: Sequence[int], kids: Mapping[int, list[int]]
+) -> Joins:
+    """Plumbing spans that end when something elsewhere in the tree ends.
+
+    A leaf span (other than the plumbing of an LLM or tool call, such as its HTTP request,
+    where the call's time is spent) *waits for* the spans outside its line of ancestors that
+    run inside its interval and end together with it: a ``dequeue_event`` that returns when
+    the agent's ``enqueue_event`` fires, an ``http receive`` stream that ends with the last
+    ``http send``, a tool call whose HTTP request was recorded under the agent rather than
+    under the tool.
+    Earlier same-name siblings under the same parent, back to the previous waiting span, are
+    the *polls* of its loop.
+    """
+    n = len(spans)
+    inside_call = [False] * n
+    for i in range(n):
+        p = parent[i]
+        while p != ROOT and not inside_call[i]:
+            inside_call[i] = spans[p].kind in ("llm", "tool")
+            p = parent[p]
+    by_end = sorted(range(n), key=lambda i: spans[i].end)
+    ends = [spans[i].end for i in by_end]
+    joins = Joins({}, {}, {})
+    for w, sw in enumerate(spans):
+        # The plumbing leaf of a call (its HTTP request) is where the call's time is spent.
+        plumbing_of_call = inside_call[w] and sw.kind not in ("llm", "tool", "agent")
+        if kids[w] or plumbing_of_call or sw.duration <= WAIT_TOLERANCE:
+            continue
+        ancestors = set()
+        p = parent[w]
+        while p != ROOT:
+            ancestors.add(p)
+            p = parent[p]
+        lo = bisect.bisect_left(ends, sw.end - WAIT_TOLERANCE)
+        found = tuple(
+            sorted(
+                e
+                for e in by_end[lo:]
+                if spans[e].end <= sw.end + _EPS
+                and e != w
+                and e not in ancestors
+                and spans[e].start >= sw.start - _EPS
+                and spans[e].start < sw.end - _EPS
+            )
+        )
+        if found:
+            joins.waits_for[w] = found
+            joins.offset[w] = sw.end - max(spans[e].end for e in found)
+    for w in joins.waits_for:
+        group = kids[parent[w]]
+        nxt = w
+        for c in reversed(group[: group.index(w)]):
+            if spans[c].name != spans[w].name or spans[c].end > spans[nxt].start + _EPS:
+                continue
+            # A poll ends, and the next one begins at once; a waiting span ends its loop.
+            if c in joins.waits_for or spans[nxt].start - spans[c].end > WAIT_TOLERANCE:
+                break
+            joins.polls[c] = w
+            nxt = c
+    return joins
+
+
+def event_order(
+    spans: Sequence[Span],
+    parent: Sequence[int],
+    kids: Mapping[int, list[int]],
+    timing: Timing,
+    prevs: Mapping[int, list[int]],
+    joins: Joins,
+    walk: Sequence[tuple[int, bool]],
+) -> list[tuple[int, bool]]:
+    """An order of the ``(span, end?)`` events in which every equation reads only values
+    already computed: the depth-first ``walk`` where the tree suffices, adjusted for the
+    spans that wait across it. A join that would close a cycle (which the recorded times
+    never imply beyond the tolerance) is dropped from ``joins``."""
+    g: nx.DiGraph[tuple[int, bool]] = nx.DiGraph()
+    g.add_nodes_from(walk)
+    for i in range(len(spans)):
+        p = parent[i]
+        if p != ROOT:
+            g.add_edge((p, False), (i, False))
+            g.add_edge((i, True), (p, True))
+        g.add_edge((i, False), (i, True))
+        for f in (*timing.after.get(i, ()), *prevs.get(i, ())):
+            g.add_edge((f, True), (i, False))
+    for w in sorted(joins.waits_for):
+        loop = [c for c, v in joins.polls.items() if v == w]
+        waited = joins.waits_for[w]
+        edges = [((e, True), (w, True)) for e in waited]
+        g.add_edges_from(edges)
+        if not nx.is_directed_acyclic_graph(g):
+            g.remove_edges_from(edges)
+            del joins.waits_for[w], joins.offset[w]
+            for c in loop:
+                del joins.polls[c]
+            continue
+        cuts = [((e, True), (c, end)) for e in waited for c in loop for end in (False, True)]
+        g.add_edges_from(cuts)
+        if not nx.is_directed_acyclic_graph(g):
+            g.remove_edges_from(cuts)
+            for c in loop:
+                del joins.polls[c]
+    rank = {event: k for k, event in enumerate(walk)}
+    return list(nx.lexicographical_topological_sort(g, key=rank.__getitem__))
 
 
 def wire_errors(

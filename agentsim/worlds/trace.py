@@ -14,10 +14,25 @@ Time
     had ended is *sequential*; it starts when the last of those earlier siblings ends, plus
     the recorded gap, held fixed as a delay. A span that overlaps every earlier sibling (or
     has none) is *parallel*; it starts at its parent's start plus its recorded offset. A
-    parent ends when the children it waited for (those that ended before it did) have ended,
-    plus its recorded tail; children that outlived their parent are detached and do not
-    hold it up. So a sequence adds up, a fan-out takes its critical path, and a counterfactual
-    latency re-propagates through these equations. Outcome ``latency`` is the makespan.
+    parent ends when the children it waited for (those that ended before it did, or together
+    with it, within 1 ms) have ended, plus its recorded tail; children that outlived their
+    parent are detached and do not hold it up. A leaf that ends together with spans elsewhere
+    in the tree that ran inside it *waits for* them (a stream span that ends with the last
+    send, a queue read that returns when the agent enqueues, a tool whose HTTP request was
+    recorded under the agent): it ends when they end, plus its recorded offset, whether they
+    end sooner or later; the earlier polls of its loop are cut short, or never begin, when
+    the awaited event comes first. So a sequence adds up, a fan-out takes its critical path,
+    a server waits for the agent it serves, and a counterfactual latency re-propagates
+    through these equations, both ways. Outcome ``latency`` is the makespan.
+
+    A ``delay`` (or ``do(latency=...)``) on a span that waits is put where its time is
+    spent: longer, on its own tail; shorter, off its tail first, then off its critical path,
+    latest time first, down to the leaves (``attributes["time_moved_to"]`` of the
+    counterfactual says where). What the path cannot give is refused with an
+    :class:`~agentsim.errors.InterventionError` naming the leaves that hold the time. A
+    latency that interventions did not move although they moved other spans is *pinned*:
+    :meth:`TraceWorld.pinned_by` (and ``attributes["pinned_by"]``) names the span whose
+    recorded time sets it.
 Errors
     A failed span *recovers* when the next attempt its parent made succeeded: its *retry*
     (the first later sibling of the same name and kind that starts after it ended) or, for
@@ -68,11 +83,17 @@ Examples
 from __future__ import annotations
 
 import re
-import statistics
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
-from agentsim.errors import AttributionError, UnanswerableError, UnknownAddressError, suggest
+from pydantic import JsonValue
+
+from agentsim.errors import (
+    AttributionError,
+    UnanswerableError,
+    UnknownAddressError,
+    suggest,
+)
 from agentsim.interventions import (
     Break,
     Delay,
@@ -80,6 +101,7 @@ from agentsim.interventions import (
     Intervention,
     Repair,
     as_interventions,
+    delay,
     do,
     is_pattern,
     target_matches,
@@ -89,18 +111,22 @@ from agentsim.worlds._trace_equations import (
     ROOT,
     Effects,
     State,
+    Timing,
+    event_order,
     recovered,
     tokens_of,
     wire_errors,
+    wire_joins,
     wire_time,
 )
+from agentsim.worlds._trace_reference import Population, call_players, describe, reference_pieces
+from agentsim.worlds._trace_time import route_time, setter
 
 __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 
 OUTCOMES = ("success", "failure", "latency", "cost", "tokens")
 """Outcomes a :class:`TraceWorld` computes."""
 
-_CALL_KINDS = frozenset({"tool", "llm", "step", "choice", "wait"})
 _ROUTES = (
     "two honest routes: calibrate a scenario from a corpus of traces and simulate it, or "
     "replay the step for real with a replay function"
@@ -139,8 +165,9 @@ class TraceWorld:
     (1.0, 1.0)
     """
 
-    def __init__(self, trace: Trace) -> None:
+    def __init__(self, trace: Trace, reference: Sequence[Trace] | None = None) -> None:
         self.trace = trace
+        self.population = Population(reference)
         self.evaluations = 0
         self._cache: dict[tuple[Intervention, ...], State] = {}
         spans = trace.spans
@@ -176,6 +203,18 @@ class TraceWorld:
         self._next, self._prevs, self._tolerated, self._own_fail = wire_errors(
             spans, kids, self._walk, trace.outcomes.get("success")
         )
+        self._joins = wire_joins(spans, self._parent, kids)
+        self._timing = Timing(self._after, self._gap, self._waits, self._tail, self._own)
+        self._order = event_order(
+            spans, self._parent, kids, self._timing, self._prevs, self._joins, self._walk
+        )
+        self._waiting = {i for i, w in self._waits.items() if w and i != ROOT}
+        self._waiting |= set(self._joins.waits_for)
+        self._calls = call_players(spans, self._parent, [not kids[i] for i in range(n)])
+        self._first_poll: dict[int, int] = {}
+        for c in sorted(self._joins.polls):
+            self._first_poll.setdefault(self._joins.polls[c], c)
+        self._factual: State | None = None
         self._factual = self._evaluate(Effects({}, {}, {}))
         self._offsets: dict[str, float] = {
             k: float(trace.outcomes[k]) - self._factual.outcomes[k]
@@ -229,6 +268,11 @@ class TraceWorld:
                     f"would have led to (the agent's reaction to it was never recorded); "
                     f"{_ROUTES}"
                 )
+            if iv.kind == "fix":
+                # fix removes the span's own fault only: an error it inherited from a failed
+                # child stays, and follows the equations (DESIGN section 4).
+                eff.fixed.update(self._matches(iv))
+                continue
             if not isinstance(iv, Do | Repair | Break | Delay):
                 raise UnanswerableError(
                     f"{iv.describe()}: an imported trace records one reply per call, not the "
@@ -241,15 +285,31 @@ class TraceWorld:
                 elif isinstance(iv, Break):
                     eff.forced[i] = False
                 elif isinstance(iv, Delay):
-                    eff.latency.setdefault(i, []).append(("add", iv.seconds))
+                    self._route(eff, iv, i, iv.seconds, None)
                 else:
                     if iv.ok is not None:
                         eff.forced[i] = iv.ok
                     if iv.latency is not None:
-                        eff.latency.setdefault(i, []).append(("set", iv.latency))
+                        change = iv.latency - self._spans[i].duration
+                        self._route(eff, iv, i, change, iv.latency)
                     if iv.cost is not None:
                         eff.cost[i] = iv.cost
         return eff
+
+    def _route(
+        self, eff: Effects, iv: Intervention, i: int, change: float, value: float | None
+    ) -> None:
+        route_time(
+            eff,
+            iv.describe(),
+            i,
+            change,
+            value,
+            self._spans,
+            self._timing,
+            self._joins,
+            self._waiting,
+        )
 
     # -- the equations ---------------------------------------------------------------------
     def _evaluate(self, eff: Effects) -> State:
@@ -259,14 +319,18 @@ class TraceWorld:
         ok = [True] * n
         start = [0.0] * n
         end = [0.0] * n
+        joins = self._joins
 
-        def latency_of(i: int, base: float, shift: float) -> float:
-            # A leaf's latency is its duration; a parent's latency interventions act on its
-            # tail (shift converts a set duration into a change of the tail).
+        def latency_of(i: int, base: float) -> float:
+            # A leaf's duration (``set`` replaces it); a waiting span's own time after what
+            # it waited for (only ``add`` reaches it: see _route_time).
             value = base
             for how, x in eff.latency.get(i, ()):
-                value = x - shift if how == "set" else value + x
-            return max(0.0, value)
+                value = x if how == "set" else value + x
+            return value
+
+        def arrival(w: int) -> float:
+            return max(end[e] for e in joins.waits_for[w]) + latency_of(w, joins.offset[w])
 
         def enter(c: int) -> None:
             p = self._parent[c]
@@ -279,38 +343,65 @@ class TraceWorld:
                 start[c] = max(end[s] for s in frontier) + (self._gap[c] if runs[c] else 0.0)
             else:
                 start[c] = (self._origin if p == ROOT else start[p]) + self._gap[c]
+            w = joins.polls.get(c)
+            if w is not None and self._first_poll[w] != c and start[c] >= arrival(w):
+                runs[c] = False  # the awaited event came before this poll began
+                if frontier:
+                    start[c] -= self._gap[c]
 
         def leave(i: int) -> None:
             if not runs[i]:
                 end[i] = start[i]
                 return
             waited = self._waits[i]
-            if waited:
-                tail = self._tail[i]
-                shift = spans[i].duration - tail
-                end[i] = max(end[c] for c in waited) + latency_of(i, tail, shift)
+            if i in joins.waits_for:
+                # It ends when what it waits for arrives; arriving before it began (the
+                # polls before it cut short), it takes over the poll that received it.
+                end[i] = arrival(i)
+                start[i] = min(start[i], end[i])
+            elif waited:
+                tail = latency_of(i, self._tail[i])
+                end[i] = max(start[i], max(end[c] for c in waited) + tail)
             else:
-                end[i] = start[i] + latency_of(i, spans[i].duration, 0.0)
-            ok[i] = eff.forced[i] if i in eff.forced else self._ok_from_children(i, runs, ok)
+                end[i] = start[i] + max(0.0, latency_of(i, spans[i].duration))
+                w = joins.polls.get(i)
+                if w is not None:
+                    end[i] = max(start[i], min(end[i], arrival(w)))
+            if i in eff.forced:
+                ok[i] = eff.forced[i]
+            else:
+                ok[i] = self._ok_from_children(i, runs, ok, i in eff.fixed)
 
-        for i, done in self._walk:
+        for i, done in self._order:
             if done:
                 leave(i)
             else:
                 enter(i)
         success = self._ok_from_children(ROOT, runs, ok)
         live = [i for i in range(n) if runs[i]]
+        last = max(live, key=lambda i: (end[i], -i), default=None)
         outcomes = {
             "success": float(success),
             "failure": float(not success),
-            "latency": max((end[i] for i in live), default=self._origin) - self._origin,
+            "latency": (end[last] if last is not None else self._origin) - self._origin,
             "cost": sum(eff.cost.get(i, spans[i].cost) for i in live),
             "tokens": sum(tokens_of(spans[i]) for i in live),
         }
-        return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes)
+        pinned = None
+        before = self._factual
+        if (
+            before is not None
+            and last is not None
+            and abs(end[last] - before.end[last]) < 1e-12
+            and any(abs(end[i] - before.end[i]) > 1e-12 for i in live)
+        ):
+            pinned = setter(self._timing, self._joins, last, end, runs)
+        return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes, pinned)
 
-    def _ok_from_children(self, i: int, runs: list[bool], ok: list[bool]) -> bool:
-        if i in self._own_fail:
+    def _ok_from_children(
+        self, i: int, runs: list[bool], ok: list[bool], fixed: bool = False
+    ) -> bool:
+        if i in self._own_fail and not fixed:
             return False
         for c in self._kids[i]:
             if (
@@ -324,7 +415,7 @@ class TraceWorld:
 
     def _state(self, interventions: Sequence[Any]) -> State:
         ivs = as_interventions(list(interventions))
-        if not ivs:
+        if not ivs and self._factual is not None:
             return self._factual
         hit = self._cache.get(ivs)
         if hit is None:
@@ -349,9 +440,34 @@ class TraceWorld:
         value = self._state(interventions).outcomes[outcome]
         return value + self._offsets.get(outcome, 0.0)
 
+    def pinned_by(self, interventions: Sequence[Any] = ()) -> str | None:
+        """The span whose end sets the latency under ``interventions`` when they moved some
+        span's end but not that one's, else ``None``.
+
+        Such a latency is *pinned*: the model holds that span's time fixed (it started at a
+        recorded offset and waits for nothing the interventions moved), so a faster call
+        elsewhere shows no gain in the run's latency, or less than it saved.
+
+        >>> t = Trace(spans=[
+        ...     Span(address="a#0", kind="agent", name="a", start=0, end=5),
+        ...     Span(address="a#0/x#0", kind="tool", name="x", parent="a#0", start=0, end=5),
+        ...     Span(address="a#0/y#0", kind="tool", name="y", parent="a#0", start=0, end=3),
+        ... ])
+        >>> import agentsim as asim
+        >>> w = TraceWorld(t)
+        >>> faster_y = [asim.delay("a#0/y#0", -1.0)]
+        >>> w.outcome(faster_y, "latency"), w.pinned_by(faster_y)
+        (5.0, 'a#0/x#0')
+        """
+        pinned = self._state(interventions).pinned_by
+        return None if pinned is None else self._spans[pinned].address
+
     def counterfactual(self, interventions: Sequence[Any] = ()) -> Trace:
         """The counterfactual trace: recomputed times and flags, spans that no longer run
-        dropped (listed in ``attributes["skipped"]``), and its ``outcomes``."""
+        dropped (listed in ``attributes["skipped"]``), the span that pins its latency, if
+        any (``attributes["pinned_by"]``, with a line in ``attributes["warnings"]``), the
+        duration changes a delay on a parent was spread over (``attributes["time_moved_to"]``)
+        and its ``outcomes``."""
         ivs = as_interventions(list(interventions))
         state = self._state(ivs)
         eff = self._effects(ivs)
@@ -375,6 +491,20 @@ class TraceWorld:
         attrs = dict(self.trace.attributes)
         if skipped:
             attrs["skipped"] = list(skipped)
+        if state.pinned_by is not None:
+            pin = self._spans[state.pinned_by].address
+            attrs["pinned_by"] = pin
+            warnings = attrs.get("warnings")
+            attrs["warnings"] = [
+                *(warnings if isinstance(warnings, list) else []),
+                (
+                    f"latency pinned by {pin!r}: its end, which the model keeps at its recorded "
+                    f"time, sets the run's latency, and these interventions do not move it"
+                ),
+            ]
+        moved = self._spread(ivs, eff)
+        if moved:
+            attrs["time_moved_to"] = dict(moved)
         return self.trace.model_copy(
             update={
                 "spans": spans,
@@ -384,24 +514,41 @@ class TraceWorld:
             }
         )
 
+    def _spread(self, ivs: tuple[Intervention, ...], eff: Effects) -> dict[str, JsonValue]:
+        """Where a time intervention on a waiting span (one whose end follows others') was
+        put, by address: its own tail and the spans along its critical path."""
+        named = [
+            i
+            for iv in ivs
+            if isinstance(iv, Delay) or (isinstance(iv, Do) and iv.latency is not None)
+            for i in self._matches(iv)
+        ]
+        if not any(i in self._waiting for i in named):
+            return {}
+        out: dict[str, JsonValue] = {}
+        for i, changes in sorted(eff.latency.items()):
+            total = sum(x for how, x in changes if how == "add")
+            if total:
+                out[self._spans[i].address] = total
+        return out
+
     def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: tool, LLM, step, choice and wait spans, plus leaf spans of any other
-        non-agent kind; ``agents``: agent spans; ``tools``: distinct names of tool and LLM
-        spans."""
+        """``calls``: tool, LLM, step, choice and wait spans not nested in a call of the
+        same kind, and agent spans without children (plumbing such as HTTP, queue and
+        handler spans is not a player); ``spans``: every span; ``agents``: agent spans;
+        ``tools``: distinct names of tool and LLM spans."""
         spans = self._spans
         if kind == "calls":
-            return [
-                s.address
-                for i, s in enumerate(spans)
-                if s.kind in _CALL_KINDS or (s.kind != "agent" and not self._kids[i])
-            ]
+            return [spans[i].address for i in self._calls]
+        if kind == "spans":
+            return [s.address for s in spans]
         if kind == "agents":
             return [s.address for s in spans if s.kind == "agent"]
         if kind == "tools":
             return list(dict.fromkeys(s.name for s in spans if s.kind in ("tool", "llm")))
         raise AttributionError(
-            f"unknown player kind {kind!r}; use one of ['calls', 'agents', 'tools'] or a "
-            "dict {name: [address or glob, ...]}"
+            f"unknown player kind {kind!r}; use one of ['calls', 'spans', 'agents', 'tools'] "
+            "or a dict {name: [address or glob, ...]}"
         )
 
     def player_targets(self, kind: str, name: str) -> list[str]:
@@ -418,8 +565,11 @@ class TraceWorld:
     def reference(self, target: str, outcome: str) -> list[Intervention]:
         """Interventions setting ``target`` to typical behaviour for ``outcome``.
 
-        ``latency``: each matching span takes the median duration of the spans with its
-        name in this trace (its own duration when the name is unique); ``cost``: zero.
+        The reference of a span is the median of its operation (kind and name) over the
+        corpus given as ``reference`` (its own span left out), else the stated default,
+        *own time removed* (latency 0, cost 0). A span with children reaches it through the time
+        on its critical path that no other call holds (:mod:`agentsim.worlds._trace_reference`).
+        :meth:`describe_reference` says which reference each player got.
         """
         if outcome not in ("latency", "cost"):
             raise AttributionError(
@@ -429,12 +579,46 @@ class TraceWorld:
         out: list[Intervention] = []
         for i in self._matches(Intervention(kind="match", target=target)):
             s = self._spans[i]
+            typical = self._typical(i, outcome)
+            value = 0.0 if typical is None else typical
             if outcome == "cost":
-                out.append(do(s.address, cost=0.0))
+                out.append(do(s.address, cost=value))
+            elif i not in self._waiting:
+                out.append(do(s.address, latency=value))
+            elif value >= s.duration:
+                out.append(delay(s.address, value - s.duration))
             else:
-                same = [x.duration for x in self._spans if x.name == s.name]
-                out.append(do(s.address, latency=float(statistics.median(same))))
+                others = set(self._calls) - {i}
+                pieces = reference_pieces(
+                    self._spans, self._timing, self._joins, i, value - s.duration, others
+                )
+                out.extend(delay(self._spans[j].address, -take) for j, take in pieces)
         return out
+
+    def _typical(self, i: int, outcome: str) -> float | None:
+        s = self._spans[i]
+        me = (self.trace.trace_id, s.address)
+        if outcome == "cost":
+            return self.population.cost(s.kind, s.name, me)
+        return self.population.latency(s.kind, s.name, me)
+
+    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
+        """Notes for a baseline-game result: where the references of the spans ``targets``
+        match came from, and why every share is 0 when no span differs from its reference.
+
+        >>> t = Trace(spans=[Span(address="a#0", kind="tool", name="a", start=0, end=1)])
+        >>> [note] = TraceWorld(t).describe_reference(["a#0"], "latency")
+        >>> note.startswith("reference: no corpus given"), note.endswith("removed (latency 0)")
+        (True, True)
+        """
+        if outcome not in ("latency", "cost"):
+            return []
+        match = [self._matches(Intervention(kind="match", target=t)) for t in targets]
+        hits = sorted({i for found in match for i in found})
+        typical = [self._typical(i, outcome) for i in hits]
+        return describe(
+            [self._spans[i] for i in hits], typical, self._spans, self.population.size, outcome
+        )
 
     def steps(self) -> list[tuple[str, str | None, bool]]:
         """``(address, agent, ok)`` of every non-agent span in trace order; ``ok`` is false
@@ -444,6 +628,19 @@ class TraceWorld:
             (s.address, s.agent, i not in self._own_fail)
             for i, s in enumerate(self._spans)
             if s.kind != "agent"
+        ]
+
+    def own_errors(self) -> list[str]:
+        """Spans whose recorded error is their own, in trace order: not explained by a
+        failed child (a leaf's error, or a distinct error text above a failed child). These
+        are the faults ``fix`` removes and the players of the fault game."""
+        return [s.address for i, s in enumerate(self._spans) if i in self._own_fail]
+
+    def inherited_errors(self) -> list[str]:
+        """Failed spans whose error only repeats a failed child's: casualties, which
+        ``fix`` leaves failed as long as the child fails."""
+        return [
+            s.address for i, s in enumerate(self._spans) if not s.ok and i not in self._own_fail
         ]
 
     def failed_itself(self, address: str) -> bool:
