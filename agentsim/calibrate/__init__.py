@@ -12,7 +12,7 @@ from __future__ import annotations
 from agentsim.calibrate._calibrate import calibrate
 from agentsim.calibrate._check import CheckLine, FitCheck, check_fit
 from agentsim.calibrate._corpus import strip_otlp
-from agentsim.calibrate._files import CalibrationRun, calibrate_files, split_holdout
+from agentsim.calibrate._files import CalibrationRun, calibrate_files, iter_traces
 from agentsim.calibrate._fit import LatencyFit
 from agentsim.calibrate._result import Calibration, ToolParams
 
@@ -26,6 +26,6 @@ __all__ = [
     "calibrate",
     "calibrate_files",
     "check_fit",
-    "split_holdout",
+    "iter_traces",
     "strip_otlp",
 ]

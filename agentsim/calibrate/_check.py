@@ -13,7 +13,7 @@ tool error rate; a wrong latency family as a p95).
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from agentsim.calibrate._result import Calibration
 
-__all__ = ["CheckLine", "FitCheck", "check_fit", "quantile_ci"]
+__all__ = ["CheckLine", "FitCheck", "HeldOut", "check_fit", "quantile_ci"]
 
 
 def quantile_ci(values: Sequence[float], p: float, confidence: float = 0.95) -> Estimate:
@@ -171,11 +171,25 @@ class _Summary:
                     self.tool_latency[c.label].append(c.duration)
 
 
-def _summarise(traces: Sequence[Trace]) -> _Summary:
+def _summarise(traces: Iterable[Trace]) -> _Summary:
     out = _Summary()
     for trace in traces:
         out.add(read_instance(trace), trace)
     return out
+
+
+class HeldOut:
+    """Held-out traces summarised as they stream past (what :func:`check_fit` compares),
+    so a large hold-out is never kept in memory as traces."""
+
+    def __init__(self) -> None:
+        self.summary = _Summary()
+        self.count = 0
+
+    def add(self, trace: Trace) -> None:
+        """Summarise one held-out trace."""
+        self.summary.add(read_instance(trace), trace)
+        self.count += 1
 
 
 def _error_rate(oks: Sequence[bool]) -> Estimate:
@@ -185,7 +199,7 @@ def _error_rate(oks: Sequence[bool]) -> Estimate:
 
 
 def check_fit(
-    cal: Calibration, held_out: Sequence[Trace], *, n: int = 4000, seed: int = 0
+    cal: Calibration, held_out: Sequence[Trace] | HeldOut, *, n: int = 4000, seed: int = 0
 ) -> FitCheck:
     """Compare ``cal``'s twin (``n`` simulated runs from ``seed``) with ``held_out`` traces.
 
@@ -199,7 +213,10 @@ def check_fit(
     >>> check.passed, [ln.what for ln in check.lines][:2]
     (True, ['run success rate', 'mean run cost'])
     """
-    obs = _summarise(held_out)
+    if isinstance(held_out, HeldOut):
+        obs, count = held_out.summary, held_out.count
+    else:
+        obs, count = _summarise(held_out), len(held_out)
     batch = cal.scenario.simulate(n=n, seed=seed)
     sim = _summarise([run.trace for run in batch])
     lines = [
@@ -234,7 +251,7 @@ def check_fit(
                     quantile_ci(sim.tool_latency.get(tool, []), p),
                 )
             )
-    return FitCheck(lines, len(held_out), n)
+    return FitCheck(lines, count, n)
 
 
 def _mean(values: Sequence[float]) -> Estimate:

@@ -1,51 +1,86 @@
-"""Calibrating from files: read a corpus, hold some traces out, calibrate, check, write.
+"""Calibrating from files, streamed: read a corpus, hold some traces out, calibrate, check.
 
 The body of ``agentsim calibrate``, kept here so the command line only parses and prints.
-The hold-out split is a seeded permutation of the traces (the same traces are held out for
-the same seed, whatever the machine), so a fit check can be reproduced.
+:func:`iter_traces` yields a corpus's traces one at a time: an OTLP JSON Lines file (the
+collector's file exporter) is read line by line, other files one file at a time, so a large
+corpus is never held in memory as traces; calibration keeps compact call records and the
+held-out part is summarised as it passes (``benchmarks/bench_calibrate.py`` measures it).
+
+The hold-out is a seeded draw per trace (trace ``i`` is held out when the ``i``-th uniform of
+``numpy.random.default_rng(seed)`` is below the fraction), so the same traces are held out
+for the same seed and file order on any machine, without knowing the corpus size in advance.
 """
 
 from __future__ import annotations
 
+import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from agentsim.calibrate._calibrate import calibrate
-from agentsim.calibrate._check import FitCheck
+from agentsim.calibrate._check import FitCheck, HeldOut
 from agentsim.calibrate._result import Calibration
 from agentsim.errors import ScenarioError, TraceFormatError
-from agentsim.ingest import load_traces
+from agentsim.ingest import load_traces, parse_traces
 from agentsim.trace import Trace
 
-__all__ = ["CalibrationRun", "calibrate_files", "split_holdout"]
+__all__ = ["CalibrationRun", "calibrate_files", "iter_traces"]
+
+_SUFFIXES = (".json", ".jsonl", ".ndjson")
 
 
-def split_holdout(
-    traces: Sequence[Trace], fraction: float, seed: int = 0
-) -> tuple[list[Trace], list[Trace]]:
-    """``(training, held_out)``: ``round(fraction * n)`` traces held out at random.
-
-    >>> train, held = split_holdout([Trace(trace_id=str(i)) for i in range(10)], 0.2, seed=0)
-    >>> len(train), len(held)
-    (8, 2)
-    """
-    if not 0.0 <= fraction < 1.0:
-        raise ScenarioError(
-            f"holdout={fraction!r} must be in [0, 1): the fraction of traces kept for the fit "
-            "check; use 0 to calibrate on every trace"
+def _files(path: Path) -> list[Path]:
+    if not path.exists():
+        raise TraceFormatError(f"corpus path {str(path)!r} does not exist")
+    if path.is_dir():
+        return sorted(
+            p
+            for p in path.rglob("*")
+            if p.is_file() and p.suffix.lower() in _SUFFIXES and not p.name.startswith(".")
         )
-    n = len(traces)
-    k = round(fraction * n)
-    if n - k < 1:
-        k = n - 1
-    order = np.random.default_rng(seed).permutation(n)
-    held = sorted(int(i) for i in order[:k])
-    held_set = set(held)
-    return [t for i, t in enumerate(traces) if i not in held_set], [traces[i] for i in held]
+    return [path]
+
+
+def _otlp_lines(path: Path) -> bool:
+    """Whether ``path`` is JSON Lines whose first record is an OTLP export."""
+    if path.suffix.lower() not in (".jsonl", ".ndjson"):
+        return False
+    with path.open("rb") as f:
+        for line in f:
+            if line.strip():
+                return line.lstrip().startswith(b'{"resourceSpans"')
+    return False
+
+
+def iter_traces(paths: Iterable[str | os.PathLike[str]]) -> Iterator[Trace]:
+    """The traces of files or folders, one at a time.
+
+    >>> import tempfile, pathlib, agentsim as asim
+    >>> from agentsim import workflow as wf
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> sc = wf.scenario(wf.call("a"), {"a": dict(p_ok=0.9, latency=1.0)})
+    >>> _ = asim.save_otlp([r.trace for r in sc.simulate(n=3, seed=0)], d / "c.jsonl")
+    >>> [len(t.spans) for t in iter_traces([d])]
+    [2, 2, 2]
+    """
+    for p in paths:
+        for file in _files(Path(p)):
+            if not _otlp_lines(file):
+                yield from load_traces(file)
+                continue
+            with file.open("rb") as f:
+                for lineno, line in enumerate(f, 1):
+                    if not line.strip():
+                        continue
+                    try:
+                        obj = json.loads(line)
+                    except ValueError as exc:
+                        raise TraceFormatError(f"{file}:{lineno}: not JSON ({exc})") from None
+                    yield from parse_traces(obj, format="otlp")
 
 
 @dataclass(frozen=True)
@@ -69,27 +104,50 @@ def calibrate_files(
 ) -> CalibrationRun:
     """Calibrate a twin from trace files or folders, check it on a held-out part, write it.
 
+    Parameters
+    ----------
+    paths
+        Trace files or folders (any format :func:`~agentsim.ingest.load_traces` reads).
+    holdout
+        Fraction of traces kept out of the calibration for the fit check (0: none).
+    seed
+        Seed of the hold-out draw and of the twin's simulated runs.
+    out
+        Where to write the twin module (atomically); ``None`` writes nothing.
+    runs
+        Twin runs simulated for the fit check.
+    name
+        Name of the twin scenario.
+
+    Examples
+    --------
     >>> import tempfile, pathlib, agentsim as asim
     >>> from agentsim import workflow as wf
     >>> d = pathlib.Path(tempfile.mkdtemp())
     >>> sc = wf.scenario(wf.call("a"), {"a": dict(p_ok=0.9, latency=1.0)})
     >>> _ = asim.save_otlp([r.trace for r in sc.simulate(n=50, seed=0)], d / "c.jsonl")
     >>> done = calibrate_files([d / "c.jsonl"], holdout=0.2, out=d / "twin.py", runs=200)
-    >>> done.calibration.traces, done.check.held_out, done.path.name
-    (40, 10, 'twin.py')
+    >>> done.calibration.traces + done.check.held_out, done.path.name
+    (50, 'twin.py')
     """
-    traces: list[Trace] = []
-    for p in paths:
-        if not Path(p).exists():
-            raise TraceFormatError(f"corpus path {str(p)!r} does not exist")
-        traces.extend(load_traces(p))
-    if not traces:
-        raise TraceFormatError(
-            f"no traces found in {[str(p) for p in paths]}; give trace files or folders of "
-            ".json/.jsonl files"
+    if not 0.0 <= holdout < 1.0:
+        raise ScenarioError(
+            f"holdout={holdout!r} must be in [0, 1): the fraction of traces kept for the fit "
+            "check; use 0 to calibrate on every trace"
         )
-    train, held = split_holdout(traces, holdout, seed)
-    cal = calibrate(train, name=name)
-    check = cal.check(held, n=runs, seed=seed) if held else None
+    for p in paths:
+        _files(Path(p))  # a missing path fails before any work
+    held = HeldOut()
+    rng = np.random.default_rng(seed)
+
+    def training() -> Iterator[Trace]:
+        for trace in iter_traces(paths):
+            if holdout and rng.random() < holdout:
+                held.add(trace)
+            else:
+                yield trace
+
+    cal = calibrate(training(), name=name)
+    check = cal.check(held, n=runs, seed=seed) if held.count else None
     path = cal.to_python(out) if out is not None else None
     return CalibrationRun(cal, check, path)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from agentsim import dist
 from agentsim import workflow as wf
 from agentsim._io import atomic_write_text
-from agentsim.calibrate._check import FitCheck, check_fit
+from agentsim.calibrate._check import FitCheck, HeldOut, check_fit
 from agentsim.calibrate._fit import LatencyFit
 from agentsim.stats import Estimate
 
@@ -111,7 +111,7 @@ class Calibration:
         """The twin: a scenario compiled from :attr:`flow` and the fitted tools."""
         return wf.scenario(self.flow, self.tools(), name=self.name)
 
-    def check(self, held_out: list[Trace], *, n: int = 4000, seed: int = 0) -> FitCheck:
+    def check(self, held_out: list[Trace] | HeldOut, *, n: int = 4000, seed: int = 0) -> FitCheck:
         """Compare the twin against held-out traces (see :func:`check_fit`)."""
         return check_fit(self, held_out, n=n, seed=seed)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,9 @@ def test_calibrate_then_run_the_twin(
         capsys,
     )
     assert code == 0, err
-    assert "search (tool, " in out and "fit check: 600 held-out traces" in out
+    assert "search (tool, " in out
+    held = int(re.search(r"fit check: (\d+) held-out traces", out).group(1))  # type: ignore[union-attr]
+    assert 500 <= held <= 700  # a seeded 20% draw of 3000
     assert "run success rate" in out and "FAIL" not in out
     assert 'wf.retry(wf.call("search"), n=2)' in twin.read_text()
     code, out, err = run_cli(["run", str(twin), "--runs", "300"], capsys)
