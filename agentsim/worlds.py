@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from agentsim.run import Run
 
-__all__ = ["FiniteWorld", "ScenarioWorld", "World", "as_world", "world"]
+__all__ = ["FiniteWorld", "MonotoneWorld", "ScenarioWorld", "World", "as_world", "world"]
 
 
 @runtime_checkable
@@ -61,13 +61,30 @@ class FiniteWorld(Protocol):
         """Variables the equation of ``variable`` may read (a superset is allowed)."""
 
 
+@runtime_checkable
+class MonotoneWorld(Protocol):
+    """A finite world that can say whether it is monotone (an optional extra of FiniteWorld).
+
+    Monotone means: every domain is a set of numbers, and every variable's equation is
+    non-decreasing in each of its parents. Then every value under ``do(setting)`` is
+    non-decreasing in the values set, which lets actual-causation searches skip questions
+    whose answer monotonicity already gives.
+    """
+
+    def monotone(self) -> bool:
+        """True only when the world is known to be monotone (False when unknown)."""
+
+
 PLAYER_KINDS = ("calls", "agents", "tools")
+RUN_CACHE_SIZE = 2048
+"""Counterfactual runs a :class:`ScenarioWorld` keeps, least recently used dropped first."""
 
 
 class ScenarioWorld:
     """A simulated run as a world: re-simulate under interventions, noise held fixed.
 
-    Evaluations are cached by the tuple of interventions, and counted in ``evaluations``
+    Evaluations are cached by the tuple of interventions (the :data:`RUN_CACHE_SIZE` most
+    recently used), and counted in ``evaluations``
     (distinct simulations actually run). A run from a batch whose sessions shared resources is
     re-simulated together with its whole batch.
 
@@ -111,11 +128,13 @@ class ScenarioWorld:
         ivs = as_interventions(list(interventions))
         if not ivs:
             return self.run
-        hit = self._cache.get(ivs)
+        hit = self._cache.pop(ivs, None)
         if hit is None:
             hit = counterfactual(self.run, ivs)
-            self._cache[ivs] = hit
             self.evaluations += 1
+            if len(self._cache) >= RUN_CACHE_SIZE:  # bounded: drop the least recently used
+                del self._cache[next(iter(self._cache))]
+        self._cache[ivs] = hit
         return hit
 
     def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:
