@@ -12,6 +12,7 @@ from typing import Any
 
 from agentsim.attribution.games import Game, null_players, resolve_players
 from agentsim.attribution.result import Attribution
+from agentsim.attribution.sampled import sampled_values
 from agentsim.attribution.shapley import banzhaf_values, shapley_values
 from agentsim.errors import AttributionError, suggest
 
@@ -41,6 +42,7 @@ def _solve(
     samples: int,
     prune: bool,
     confidence: float,
+    precision: float | None = None,
 ) -> Attribution:
     w = _world(world)
     g = Game(
@@ -55,6 +57,21 @@ def _solve(
         )
     nulls = null_players(w, g) if prune else []
     before = _evaluations(w)
+    if game == "resample":
+        sampled = sampled_values(
+            solver,
+            w,
+            g,
+            precision=precision,
+            nulls=nulls,
+            method=method,
+            budget=budget,
+            seed=seed,
+            confidence=confidence,
+        )
+        if hasattr(w, "evaluations"):
+            sampled = sampled.model_copy(update={"evaluations": _evaluations(w) - before})
+        return sampled
     result = solver(
         list(g.players),
         g.value_function(w),
@@ -73,8 +90,6 @@ def _solve(
             + ", ".join(nulls[:5])
             + ("..." if len(nulls) > 5 else "")
         )
-    if game == "resample":
-        notes.append(f"resample game: each coalition value averages {samples} common draws")
     update: dict[str, Any] = {"notes": notes}
     if hasattr(w, "evaluations"):
         # the world counts what it actually replayed (cached worlds are free), and that
@@ -103,6 +118,7 @@ def shapley(
     samples: int = 64,
     prune: bool = True,
     confidence: float = 0.95,
+    precision: float | None = None,
 ) -> Attribution:
     """Shapley values of ``players`` in ``game`` on ``world``.
 
@@ -110,6 +126,12 @@ def shapley(
     ``permutation`` (antithetic permutation sampling with confidence intervals, within
     ``budget`` world evaluations) or ``auto``. Provably null players are pruned when
     ``prune`` (see :func:`agentsim.attribution.games.null_players`).
+
+    The ``resample`` game is a Monte Carlo game: ``method`` solves each of its ``samples``
+    draws, and the result is their mean with Student-t intervals (``method`` ends in
+    ``/sampled``). With ``precision``, draws are added until every interval's half-width is
+    at most ``precision`` (``samples`` is then the first round; at most
+    :data:`~agentsim.attribution.sampled.MAX_DRAWS` draws).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("sh")
@@ -140,6 +162,7 @@ def shapley(
         samples=samples,
         prune=prune,
         confidence=confidence,
+        precision=precision,
     )
 
 
@@ -155,6 +178,7 @@ def banzhaf(
     samples: int = 64,
     prune: bool = True,
     confidence: float = 0.95,
+    precision: float | None = None,
 ) -> Attribution:
     """Banzhaf values (mean marginal contribution over all coalitions); see :func:`shapley`.
 
@@ -174,6 +198,7 @@ def banzhaf(
         samples=samples,
         prune=prune,
         confidence=confidence,
+        precision=precision,
     )
 
 
