@@ -111,15 +111,21 @@ class Compiled:
 
     def apply_to_result(
         self, iv: Intervention, fields: list[Any], req: Any, inputs: list[Result]
-    ) -> None:
+    ) -> bool:
+        """Apply a result-level intervention to ``fields``; True when it changed them.
+
+        A forced failure of a call that already failed keeps the call's own result (its
+        factual value: nothing changes); one of a success reads like the tool's own failure,
+        and the engine records the intervention on the span, not in the error text.
+        """
+        before = fields[:5]
         kind = iv.kind
         if kind == "do":
             if iv.ok is not None:  # type: ignore[attr-defined]
-                fields[0] = iv.ok  # type: ignore[attr-defined]
                 if iv.ok:  # type: ignore[attr-defined]
-                    fields[4], fields[5] = None, True
-                else:
-                    fields[1], fields[4] = None, f"set to fail by {iv.describe()}"
+                    fields[0], fields[4], fields[5] = True, None, True
+                elif fields[0]:
+                    fields[0], fields[1], fields[4] = False, None, _forced_error(req)
             if iv.set_value:  # type: ignore[attr-defined]
                 fields[1] = iv.value  # type: ignore[attr-defined]
             if iv.latency is not None:  # type: ignore[attr-defined]
@@ -135,12 +141,13 @@ class Compiled:
             ):
                 fields[1] = req.tool.ok_value(inputs)
             fields[0], fields[4], fields[5] = True, None, True
-        elif kind == "break":
-            fields[0], fields[4] = False, "broken by intervention"
+        elif kind == "break" and fields[0]:
+            fields[0], fields[4] = False, _forced_error(req)
             if type(req).__name__ != "_Choose":
                 fields[1] = None
         elif kind == "delay":
             fields[2] = max(0.0, fields[2] + iv.seconds)  # type: ignore[attr-defined]
+        return fields[:5] != before
 
     # -- agents ---------------------------------------------------------------------------
     def agent_function(self, agent: Agent, address: str, fn: Any) -> Any:
@@ -181,6 +188,12 @@ class Compiled:
             yield env.timeout(extra)
         ok, value, latency, cost, error, _ = fields
         return Result(bool(ok), value, float(latency) + extra, float(cost), error, address)
+
+
+def _forced_error(req: Any) -> str:
+    """The error text of a forced failure: the tool's own, or an agent's."""
+    tool = getattr(req, "tool", None)
+    return f"{tool.name} failed" if tool is not None else "agent failed"
 
 
 def compile_interventions(scenario: Scenario, interventions: tuple[Intervention, ...]) -> Compiled:

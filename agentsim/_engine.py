@@ -306,7 +306,8 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
             fields = evaluate_call(tool, inputs, noise)
     if ivs is not None:
         for iv in matched:  # result-level interventions
-            ivs.apply_to_result(iv, fields, req, inputs)
+            if ivs.apply_to_result(iv, fields, req, inputs):  # provenance: a span attribute
+                rec.attrs = {**(rec.attrs or {}), "intervened_by": iv.describe()}
     # timeout and capacity are those of the effective mechanism (after replace/set_params)
     timeout = None if type(req) is _Wait else tool.timeout
     res = (

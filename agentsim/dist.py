@@ -35,14 +35,21 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any, Literal, TypeAlias, overload
+from typing import Annotated, Any, ClassVar, Literal, TypeAlias, overload
 
 import numpy as np
 from numpy.typing import NDArray
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from scipy import special
 
-from agentsim.errors import ScenarioError
+from agentsim.errors import AgentSimError, ScenarioError, suggest
 
 __all__ = [
     "Bernoulli",
@@ -65,6 +72,17 @@ def _is_scalar(u: Any) -> bool:
     return isinstance(u, float | int) and not isinstance(u, bool)
 
 
+def _one_line(name: str, exc: ValidationError) -> AgentSimError:
+    """The first problem pydantic found, as one ScenarioError line naming the parameter."""
+    first = exc.errors()[0]
+    cause = first.get("ctx", {}).get("error")
+    if isinstance(cause, AgentSimError):
+        return cause
+    where = ".".join(str(x) for x in first["loc"]) or "parameters"
+    kind = "a number" if first["type"].startswith("float") else "valid"
+    return ScenarioError(f"{name} {where} must be {kind}, got {first.get('input')!r}")
+
+
 def gumbel(u: float) -> float:
     """Standard Gumbel variate from a uniform: ``-log(-log(u))``.
 
@@ -76,6 +94,61 @@ def gumbel(u: float) -> float:
 
 class _Dist(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    PARAMS: ClassVar[tuple[str, ...]] = ()
+    """The parameters, in the order they may be given positionally."""
+    HINTS: ClassVar[dict[str, str]] = {}
+    """What to write instead of a parameter people often guess wrong."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Natural positional parameters (LogNormal(1.5, 0.4)) and one clear line for a wrong
+        # keyword, instead of pydantic's keyword-only constructor and multi-line dump.
+        name = type(self).__name__
+        params = self.PARAMS
+        if len(args) > len(params):
+            raise ScenarioError(
+                f"{name} takes {len(params)} positional parameter{'s' * (len(params) != 1)} "
+                f"({', '.join(params)}), got {len(args)}: {args!r}"
+            )
+        for param, value in zip(params, args, strict=False):
+            if param in kwargs:
+                raise ScenarioError(f"{name} got {param} twice (positionally and by keyword)")
+            kwargs[param] = value
+        fields = {f: info.alias or f for f, info in type(self).model_fields.items()}
+        for key in list(kwargs):
+            if key in fields and fields[key] != key:  # a field's own name (median_): its alias
+                kwargs[fields[key]] = kwargs.pop(key)
+        for key in kwargs:
+            if key not in params and key != "kind":
+                hint = self.HINTS.get(key) or f"its parameters are {', '.join(params)}"
+                raise ScenarioError(
+                    f"{name} has no parameter {key!r}; {hint}{suggest(key, params)}"
+                )
+        missing = [p for p in params if p not in kwargs and self._required(p)]
+        if missing:
+            raise ScenarioError(f"{name} needs {', '.join(missing)}: {name}({', '.join(params)})")
+        try:
+            super().__init__(**kwargs)
+        except ValidationError as exc:
+            raise _one_line(name, exc) from None
+
+    @classmethod
+    def _required(cls, param: str) -> bool:
+        for field_name, info in cls.model_fields.items():
+            if param in (field_name, info.alias):
+                return info.is_required()
+        return False
+
+    @model_validator(mode="after")
+    def _finite(self) -> _Dist:
+        for field_name, info in type(self).model_fields.items():
+            value = getattr(self, field_name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ScenarioError(
+                    f"{type(self).__name__} {info.alias or field_name}={value!r}: parameters "
+                    "must be finite numbers"
+                )
+        return self
 
     @overload
     def ppf(self, u: float) -> float: ...
@@ -115,6 +188,8 @@ class Fixed(_Dist):
     1.5
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("value",)
+    HINTS: ClassVar[dict[str, str]] = {}
     kind: Literal["fixed"] = "fixed"
     value: float
     """The constant."""
@@ -133,6 +208,8 @@ class Uniform(_Dist):
     1.5
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("low", "high")
+    HINTS: ClassVar[dict[str, str]] = {}
     kind: Literal["uniform"] = "uniform"
     low: float = 0.0
     """Lower end."""
@@ -159,6 +236,8 @@ class Exponential(_Dist):
     2.0
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("mean",)
+    HINTS: ClassVar[dict[str, str]] = {"rate": "use mean=1/rate", "scale": "use mean="}
     kind: Literal["exponential"] = "exponential"
     mean: float
     """Mean (seconds, for a latency); must be positive."""
@@ -184,6 +263,13 @@ class LogNormal(_Dist):
     2.0
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("median", "sigma")
+    HINTS: ClassVar[dict[str, str]] = {
+        "mean": "use median=exp(mu) (LogNormal(median, sigma))",
+        "mu": "use median=exp(mu)",
+        "sd": "use sigma= (the sd of the log)",
+        "scale": "use median=",
+    }
     kind: Literal["lognormal"] = "lognormal"
     median_: float = Field(alias="median")
     """Median (``exp(mu)``); must be positive."""
@@ -219,6 +305,13 @@ class Normal(_Dist):
     True
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("mean", "sd")
+    HINTS: ClassVar[dict[str, str]] = {
+        "std": "use sd=",
+        "sigma": "use sd=",
+        "loc": "use mean=",
+        "scale": "use sd=",
+    }
     kind: Literal["normal"] = "normal"
     mean: float
     """Mean of the untruncated normal."""
@@ -256,6 +349,8 @@ class Empirical(_Dist):
     (1.5, 0.75)
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("samples",)
+    HINTS: ClassVar[dict[str, str]] = {"values": "use samples=", "data": "use samples="}
     kind: Literal["empirical"] = "empirical"
     samples: tuple[float, ...]
     """The observed values (at least one)."""
@@ -293,6 +388,8 @@ class Bernoulli(_Dist):
     (1.0, 0.0)
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("p",)
+    HINTS: ClassVar[dict[str, str]] = {"p_ok": "use p="}
     kind: Literal["bernoulli"] = "bernoulli"
     p: float
     """Probability of 1."""
@@ -334,6 +431,8 @@ class Categorical(_Dist):
     ('refund', 'escalate')
     """
 
+    PARAMS: ClassVar[tuple[str, ...]] = ("weights",)
+    HINTS: ClassVar[dict[str, str]] = {"probabilities": "use weights=", "options": "use weights="}
     kind: Literal["categorical"] = "categorical"
     weights: dict[str, float]
     """Option name -> non-negative weight (normalised internally)."""
@@ -439,12 +538,34 @@ def as_distribution(value: Any, *, what: str = "value") -> _Dist:
         return value
     if _is_scalar(value):
         if value < 0 or not math.isfinite(value):
-            raise ScenarioError(f"{what} must be a finite number >= 0, got {value!r}")
+            raise ScenarioError(
+                f"{what} must be a finite number >= 0 (not negative, NaN or infinite), "
+                f"got {value!r}"
+            )
         return Fixed(value=float(value))
     raise ScenarioError(
         f"{what} must be a number or an agentsim.dist distribution, got {value!r}; "
         "for example dist.LogNormal(median=0.4, sigma=0.3)"
     )
+
+
+def check_non_negative(d: _Dist, *, what: str) -> None:
+    """Refuse a bounded distribution that can give a negative value (a latency, a cost).
+
+    Unbounded ones (Normal) are clipped at zero where they are used.
+
+    >>> check_non_negative(Uniform(-1.0, 1.0), what="t latency")
+    Traceback (most recent call last):
+    agentsim.errors.ScenarioError: t latency can be negative (Uniform(low=-1.0, high=1.0)); ...
+    """
+    if isinstance(d, Fixed | Uniform | Empirical) and d.ppf(0.0) < 0:
+        shown = ", ".join(
+            f"{k}={v!r}" for k, v in d.model_dump(by_alias=True).items() if k != "kind"
+        )
+        raise ScenarioError(
+            f"{what} can be negative ({type(d).__name__}({shown})); a duration or a cost "
+            "must be >= 0: shift or truncate the distribution"
+        )
 
 
 def quantiles(d: _Dist, ps: Sequence[float]) -> list[float]:

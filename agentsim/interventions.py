@@ -209,7 +209,8 @@ class Fix(Intervention):
 
 
 class Break(Intervention):
-    """Force ``ok=False`` (error ``broken by intervention``), same noise otherwise."""
+    """Force ``ok=False`` (the error a failure of the tool reads; a call that failed
+    already keeps its own result), same noise otherwise."""
 
     kind: Literal["break"] = "break"
 

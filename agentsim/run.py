@@ -17,7 +17,7 @@ import numpy as np
 
 from agentsim.context import Result
 from agentsim.errors import AgentSimError, suggest
-from agentsim.stats import Estimate, mean_ci, wilson
+from agentsim.stats import Estimate, batch_means, mean_ci, wilson
 from agentsim.trace import Span, Trace, to_json_value
 
 if TYPE_CHECKING:
@@ -162,7 +162,8 @@ class Batch:
     """Many runs of one scenario, in seed order.
 
     ``rate`` and ``mean`` return :class:`~agentsim.stats.Estimate` values with 95% intervals
-    (Wilson for proportions, Student-t for means).
+    (Wilson for proportions, Student-t for means; batch means for a load batch, whose
+    sessions are correlated through the capacity they share).
     """
 
     scenario: Scenario
@@ -186,13 +187,24 @@ class Batch:
         return np.asarray([r.outcomes[name] for r in self.runs], dtype=np.float64)
 
     def rate(self, name: str = "success", confidence: float = 0.95) -> Estimate:
-        """Proportion of runs where outcome ``name`` is truthy, with a Wilson interval."""
+        """Proportion of runs where outcome ``name`` is truthy, with a Wilson interval; for a
+        load batch (``arrivals=``), whose sessions are correlated, the union of that and a
+        batch-means interval."""
         v = self.values(name)
-        return wilson(float(np.count_nonzero(v)), int(v.size), confidence)
+        w = wilson(float(np.count_nonzero(v)), int(v.size), confidence)
+        if not self.arrivals:
+            return w
+        # the wider of the two: batch means for the correlation, Wilson when batches agree
+        bm = batch_means(v != 0, confidence, bounds=(0.0, 1.0))
+        return Estimate(w.value, min(w.low, bm.low), max(w.high, bm.high), w.n, confidence)
 
     def mean(self, name: str, confidence: float = 0.95) -> Estimate:
         """Mean of outcome ``name``: a Student-t interval, or a Wilson interval for an
-        outcome whose values are all 0 or 1 (never for ``latency`` and ``cost``)."""
+        outcome whose values are all 0 or 1 (never for ``latency`` and ``cost``); for a load
+        batch (``arrivals=``), whose sessions queue for shared capacity and so are
+        correlated, a batch-means interval (:func:`~agentsim.stats.batch_means`)."""
+        if self.arrivals:
+            return batch_means(self.values(name), confidence)
         return outcome_mean(name, self.values(name), confidence)
 
     def failures(self, outcome: str = "success") -> Iterator[Run]:

@@ -38,7 +38,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from agentsim.dist import Distribution, as_distribution
+from agentsim.dist import Distribution, as_distribution, check_non_negative
 from agentsim.errors import ScenarioError, suggest
 
 if TYPE_CHECKING:
@@ -151,14 +151,15 @@ class Tool:
             raise ScenarioError(f"{label}: kind={self.kind!r} must be 'tool' or 'llm'")
         if self.mechanism is not None and not callable(self.mechanism):
             raise ScenarioError(f"{label}: mechanism must be callable (inputs, noise) -> fields")
-        object.__setattr__(
-            self, "latency_dist", as_distribution(self.latency, what=f"{label} latency")
-        )
+        latency_dist = as_distribution(self.latency, what=f"{label} latency")
+        check_non_negative(latency_dist, what=f"{label} latency")
+        object.__setattr__(self, "latency_dist", latency_dist)
         cost_dist = None
         if not isinstance(self.cost, int | float):
             cost_dist = as_distribution(self.cost, what=f"{label} cost")
-        elif self.cost < 0:
-            raise ScenarioError(f"{label}: cost={self.cost!r} must be >= 0")
+            check_non_negative(cost_dist, what=f"{label} cost")
+        elif not (self.cost >= 0 and math.isfinite(self.cost)):
+            raise ScenarioError(f"{label}: cost={self.cost!r} must be a finite number >= 0")
         object.__setattr__(self, "cost_dist", cost_dist)
         plain = (
             self.mechanism is None

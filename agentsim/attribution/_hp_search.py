@@ -14,19 +14,34 @@ candidate causes with as few world evaluations as it can:
 * Under the original definition a contingency variable whose every path to the effect runs
   through the cause or other contingency variables is skipped: a smaller contingency without
   it is a witness whenever this one is.
-* Every evaluation is cached, keyed by the frozen setting.
+* Evaluations are cached, keyed by the frozen setting, in a cache of bounded size (least
+  recently used settings are dropped), and every search has a budget of steps (evaluations
+  asked for, cached or not, and contingencies tried): past it, :class:`AttributionError` says
+  which budget ran out and how to ask a smaller question.
+* In a monotone world (every equation non-decreasing in each parent, as a
+  :class:`~agentsim.worlds.MonotoneWorld` reports) a cause whose every variable sits at the
+  bottom of its domain cannot cause an upward-closed effect (nor one at the top a
+  downward-closed effect): whatever the contingency, raising the cause keeps the effect. So a
+  *no* voter is refused without any search.
+* Degrees of responsibility under the original and updated definitions follow Chockler and
+  Halpern (2004), which count the contingency variables whose witness value differs from the
+  actual one. Holding a variable at its actual value is free, and only matters for variables
+  downstream of the cause or of a changed variable, so the search for the fewest changes
+  tries changed sets by size and, for each, held sets drawn from those descendants.
 """
 
 from __future__ import annotations
 
 import contextlib
 import itertools
+from collections import OrderedDict
 from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from agentsim.errors import AgentSimError, AttributionError, suggest
-from agentsim.worlds import FiniteWorld, World, as_world
+from agentsim.worlds import FiniteWorld, MonotoneWorld, World, as_world
+from agentsim.worlds.structural import StructuralModel
 
 Definition: TypeAlias = Literal["original", "updated", "modified"]
 DEFINITIONS: tuple[Definition, ...] = ("original", "updated", "modified")
@@ -34,6 +49,27 @@ Effect: TypeAlias = Mapping[str, Hashable] | Callable[[Mapping[str, Hashable]], 
 Setting: TypeAlias = dict[str, Hashable]
 Found: TypeAlias = tuple[Setting, Setting, tuple[str, ...]]
 """A witness as ``(w, x_prime, z)``."""
+
+DEFAULT_BUDGET = 100_000
+"""Steps a search may take by default in a :class:`~agentsim.StructuralModel`: evaluations
+asked for (cached or not) and contingencies tried. A 17-voter question takes at most a few
+hundred; refuting a non-cause in a 12-variable model under the updated definition, 17,000."""
+REPLAY_BUDGET = 10_000
+"""The default in any other world (a run, a trace), where every evaluation is a replay."""
+CACHE_SIZE = 65_536
+"""Evaluated settings kept, least recently used dropped first."""
+
+
+def check_budget(budget: int | None, world: object = None) -> int:
+    """Return ``budget`` if it is a positive int; ``None`` means the default for ``world``."""
+    if budget is None:
+        return DEFAULT_BUDGET if isinstance(world, StructuralModel) else REPLAY_BUDGET
+    if isinstance(budget, bool) or not isinstance(budget, int) or budget < 1:
+        raise AttributionError(
+            f"budget must be a positive number of search steps, not {budget!r}; "
+            f"the default is {DEFAULT_BUDGET}"
+        )
+    return budget
 
 
 def check_definition(definition: str) -> Definition:
@@ -47,10 +83,15 @@ def check_definition(definition: str) -> Definition:
     )
 
 
+def _ordered(domain: Sequence[Hashable]) -> tuple[Hashable, ...]:
+    """A monotone world's domain in increasing order (its values are numbers)."""
+    return tuple(sorted(domain, key=lambda x: float(x)))  # type: ignore[arg-type]
+
+
 class Search:
     """AC1-AC3 questions about one effect in one finite world, with a shared cache."""
 
-    def __init__(self, world: FiniteWorld, effect: Effect) -> None:
+    def __init__(self, world: FiniteWorld, effect: Effect, budget: int | None = None) -> None:
         if not isinstance(world, FiniteWorld | World):
             # a simulated Run or an imported Trace: its world is a FiniteWorld over its calls
             with contextlib.suppress(AgentSimError):  # not evidence of any kind: refused below
@@ -75,19 +116,26 @@ class Search:
         self.conjunctive = not callable(effect)
         self.relevant = self.closure(self.effect_vars, self.parents)
         self.evaluations = 0
-        self._cache: dict[frozenset[tuple[str, Hashable]], Mapping[str, Hashable]] = {}
+        self.steps = 0
+        self.budget = check_budget(budget, world)
+        self._cache: OrderedDict[frozenset[tuple[str, Hashable]], Mapping[str, Hashable]] = (
+            OrderedDict()
+        )
         self._ac2: dict[tuple[Definition, frozenset[tuple[str, Hashable]]], Found | None] = {}
         self._descendants: dict[frozenset[str], frozenset[str]] = {}
+        self._monotone: bool | None = None
 
     # -- inputs ----------------------------------------------------------------------------
 
     def _compile_effect(
         self, effect: Effect
     ) -> tuple[Callable[[Mapping[str, Hashable]], bool], frozenset[str]]:
+        self.effect_target: Setting = {}
         if callable(effect):
             test = effect
             return (lambda values: bool(test(values))), frozenset(self.order)
         target = self.check_setting(effect, "effect")
+        self.effect_target = target
         items = tuple(target.items())
         return (lambda values: all(values[v] == x for v, x in items)), frozenset(target)
 
@@ -152,14 +200,31 @@ class Search:
 
     # -- evaluation ------------------------------------------------------------------------
 
+    def tick(self) -> None:
+        """Count one step of the search; raise once the budget is spent."""
+        self.steps += 1
+        if self.steps > self.budget:
+            raise AttributionError(
+                f"the Halpern-Pearl search spent its budget of {self.budget} steps "
+                f"({self.evaluations} world evaluations) without an answer: the question "
+                f"has {len(self.relevant)} variables that can reach the effect; pass a larger "
+                f"budget=..., fewer candidates=... or a smaller max_size=..., or use "
+                f"definition='modified', which tries no contingency values"
+            )
+
     def evaluate(self, setting: Setting) -> Mapping[str, Hashable]:
-        """Values under ``do(setting)``, evaluated at most once per distinct setting."""
+        """Values under ``do(setting)``, from a bounded cache of recent settings."""
+        self.tick()
         key = frozenset(setting.items())
         values = self._cache.get(key)
         if values is None:
             self.evaluations += 1
             values = MappingProxyType(dict(self.world.evaluate(setting)))
             self._cache[key] = values
+            if len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
         return values
 
     def holds(self, setting: Setting) -> bool:
@@ -210,9 +275,34 @@ class Search:
         fixed = frozenset(cause)
         return any(v not in self.relevant or self._blocked(v, fixed - {v}) for v in cause)
 
+    def cannot_matter(self, cause: Setting) -> bool:
+        """Whether monotonicity alone rules out AC2 for ``cause`` (see the module docstring).
+
+        In a monotone world with a conjunctive effect whose values all sit at the top of their
+        domains (upward closed), a cause whose values all sit at the bottom of theirs cannot
+        be a cause: AC2 needs the effect under the cause and a contingency, and its failure
+        under some other, hence higher, setting of the cause with the same contingency. The
+        mirror case (effect at the bottom, cause at the top) is the same.
+        """
+        if not self.conjunctive or not isinstance(self.world, MonotoneWorld):
+            return False
+        effect = self.effect_target
+
+        def at(values: Mapping[str, Hashable], end: int) -> bool:
+            try:
+                return all(x == _ordered(self.domains[v])[end] for v, x in values.items())
+            except (TypeError, ValueError):  # values that are not numbers: no order
+                return False
+
+        if not ((at(effect, -1) and at(cause, 0)) or (at(effect, 0) and at(cause, -1))):
+            return False
+        if self._monotone is None:  # asked only now: tabulating equations has a cost
+            self._monotone = self.world.monotone()
+        return self._monotone
+
     def cause_witness(self, cause: Setting, definition: Definition) -> Found | None:
         """The smallest-contingency witness when ``cause`` satisfies AC1-AC3, else None."""
-        if not self.ac1(cause) or self.redundant(cause):
+        if not self.ac1(cause) or self.redundant(cause) or self.cannot_matter(cause):
             return None
         found = self.ac2(cause, definition)
         if found is None or not self.ac3(cause, definition):
@@ -266,7 +356,10 @@ class Search:
             smallest = 0 if definition == "updated" else size
             for f in range(smallest, size + 1):
                 for frontier in itertools.combinations(pool, f):
+                    self.tick()
                     if frontier not in frontiers:
+                        if len(frontiers) >= CACHE_SIZE:
+                            frontiers.clear()
                         frontiers[frontier] = self._dependence(frontier, cause, alternatives)
                     options = frontiers[frontier]
                     if not options:
@@ -274,6 +367,7 @@ class Search:
                     rest = self._cut_off(set(frontier) | set(cause), pool)
                     for extra in itertools.combinations(rest, size - f):
                         for extra_values in itertools.product(*(self.domains[v] for v in extra)):
+                            self.tick()
                             for k, (w_f, x_prime) in enumerate(options):
                                 known = refuted.setdefault((frontier, k), [])
                                 if any(z.isdisjoint(extra) for z in known):
@@ -285,6 +379,41 @@ class Search:
                                     return w, x_prime, self._path_set(cause, w)
                                 if set(bad).isdisjoint(extra):
                                     known.append(frozenset(bad) - set(cause) - set(w))
+        return None
+
+    def fewest_changes(self, cause: Setting, definition: Definition) -> int | None:
+        """Chockler and Halpern's ``k``: the fewest contingency values that differ from actual.
+
+        Over every witness ``(W = w, x')`` of AC2 (original or updated definition), the least
+        number of variables of ``W`` whose value in ``w`` differs from their actual value;
+        None when AC2 fails. A witness is a changed part ``C`` (values other than the actual
+        ones) and a held part ``H`` (actual values). Holding a variable that neither the cause
+        nor ``C`` can move changes no value in any world AC2 looks at, so ``H`` is drawn from
+        the descendants of the cause and ``C`` only, and ``C`` is tried by increasing size.
+        """
+        if self.cannot_matter(cause):
+            return None
+        pool = self.sorted(self.relevant - set(cause))
+        alternatives = self._alternatives(cause)
+        for size in range(len(pool) + 1):
+            for changed in itertools.combinations(pool, size):
+                others = [[x for x in self.domains[v] if x != self.actual[v]] for v in changed]
+                movable = self.sorted(
+                    (self.descendants(set(cause) | set(changed)) & self.relevant)
+                    - set(cause)
+                    - set(changed)
+                )
+                for values in itertools.product(*others):
+                    w_c = dict(zip(changed, values, strict=True))
+                    for held_size in range(len(movable) + 1):
+                        for held in itertools.combinations(movable, held_size):
+                            self.tick()
+                            merged = {**w_c, **{v: self.actual[v] for v in held}}
+                            w = {v: merged[v] for v in self.sorted(merged)}
+                            if any(not self.holds({**w, **xp}) for xp in alternatives) and (
+                                self._b_counterexample(cause, w, definition) is None
+                            ):
+                                return size
         return None
 
     def _dependence(
@@ -407,6 +536,10 @@ class Search:
         conjunct of ``cause`` and their witnesses; 0 when no cause contains it.
         """
         if not self.ac1(cause) or self.redundant(cause):
+            return 0.0
+        if self.cannot_matter(cause) and not any(self.parents[v] for v in cause):
+            # A context variable at the bottom can be dropped from any cause containing it
+            # (it keeps its value, which is below any x'), so no such cause passes AC3.
             return 0.0
         pool = self.sorted(self.relevant - set(cause))
         best = len(self.order) * 2 + 1

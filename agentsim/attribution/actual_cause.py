@@ -65,23 +65,32 @@ of* a cause. In the rock example all three definitions agree: ``ST = 1`` is a ca
 
 Degree of responsibility
 ------------------------
-Causes come in degrees. Chockler and Halpern (2004) give ``X = x`` responsibility ``1/(k+1)``
-where ``k`` is the smallest contingency ``|W|`` that makes ``X = x`` critical: a voter in an
-8-0 vote won by a majority of 5 needs three other votes flipped, so responsibility ``1/4``;
-in a 5-3 vote it is ``1``. We use this rule for the original and updated definitions. For
+Causes come in degrees. Chockler and Halpern (2004, Definition 3.1) give a cause ``X = x``
+responsibility ``1/(k+1)``, where ``k`` is the least number of variables of a contingency
+``W`` that have *different values in* ``w`` *than in the actual context*, over every
+``(W, w, x')`` for which AC2 holds: a voter in an 8-0 vote won by a majority of 5 needs three
+other votes flipped, so responsibility ``1/4``; in a 5-3 vote it is ``1``. A contingency
+variable held at its actual value costs nothing: Suzy's throw, whose witness holds Billy's
+hit at its actual 0, has responsibility 1. We use this rule for the original and updated
+definitions. For
 the modified definition, where contingencies cannot flip values, Halpern (2016, ch. 6)
 takes ``1/k`` with ``k`` the least ``|X| + |W|`` over causes ``X = x`` containing the
 conjunct and their witnesses: in the 8-0 vote four yes-votes must go together, ``k = 4``; in
-the forest fire ``k = 2`` for each of ``L = 1`` and ``MD = 1``. Both rules give 1 to a
-but-for cause and 0 to anything that is not (part of) a cause.
+the forest fire ``k = 2`` for each of ``L = 1`` and ``MD = 1``; Suzy's throw gets ``1/2``
+(her throw and Billy's frozen hit). Both rules give 1 to a but-for cause and 0 to anything
+that is not (part of) a cause.
 
 Computing it
 ------------
 Deciding actual causation is intractable in general (Eiter and Lukasiewicz, 2002;
 Aleksandrowicz et al., 2017), so the search here is exhaustive but pruned: only ancestors of
 the effect's variables enter ``W`` and ``Z``, contingencies are tried smallest first and the
-first witness ends the search, AC2(b) branches only on settings that change a value, and
-every world evaluation is cached. A dozen-variable model answers in well under a second.
+first witness ends the search, AC2(b) branches only on settings that change a value,
+recent world evaluations are cached, and monotone models (a vote) skip what monotonicity
+answers. Every search has a budget of steps (``budget=``; by default 100,000 on a
+structural model, 10,000 on a run, where each evaluation is a replay); past it an
+:class:`~agentsim.errors.AttributionError` says so, rather than the search running on. A
+dozen-variable model answers in well under a second, a 17-voter vote in about one.
 
 Examples
 --------
@@ -127,6 +136,7 @@ from agentsim.attribution._hp_search import (
     Effect,
     Found,
     Search,
+    check_budget,
     check_definition,
 )
 from agentsim.errors import AttributionError, suggest
@@ -206,11 +216,20 @@ def _witness(found: Found) -> Witness:
     return Witness(w=dict(w), x_prime=dict(x_prime), z=z)
 
 
-def _degree(found: Found, cause: Mapping[str, Hashable], definition: Definition) -> float:
-    """Responsibility of a cause from its smallest-contingency witness."""
+def _degree(
+    search: Search, found: Found, cause: dict[str, Hashable], definition: Definition
+) -> float:
+    """Responsibility of a cause (AC1-AC3 hold) from its smallest-contingency witness.
+
+    Modified: ``1/(|X| + |W|)`` for the cause itself. Original and updated: Chockler and
+    Halpern's ``1/(k+1)``, ``k`` the fewest contingency values differing from actual.
+    """
     if definition == "modified":
         return 1.0 / (len(cause) + len(found[0]))
-    return 1.0 / (len(found[0]) + 1)
+    k = search.fewest_changes(cause, definition)
+    if k is None:  # pragma: no cover - AC2 holds, so some witness exists
+        raise AssertionError(f"AC2 holds for {cause} but no witness was found")
+    return 1.0 / (k + 1)
 
 
 def is_actual_cause(
@@ -218,6 +237,7 @@ def is_actual_cause(
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
+    budget: int | None = None,
 ) -> bool:
     """Whether ``cause`` is an actual cause of ``effect`` (AC1, AC2 and AC3).
 
@@ -231,10 +251,20 @@ def is_actual_cause(
         ``{variable: value}`` (a conjunction), or a predicate on the values of all variables.
     definition : {"modified", "original", "updated"}
         Which Halpern-Pearl definition to apply (see the module docstring).
+    budget : int, optional
+        The most search steps (world evaluations asked for, and contingencies tried) before
+        giving up with :class:`~agentsim.errors.AttributionError`; by default 100,000 on a
+        :class:`~agentsim.StructuralModel` and 10,000 on a run or a trace, where every
+        evaluation is a replay.
 
     Returns
     -------
     bool
+
+    Raises
+    ------
+    AttributionError
+        If the search spends its budget without an answer.
 
     Examples
     --------
@@ -252,7 +282,7 @@ def is_actual_cause(
     ----------
     .. [1] J. Y. Halpern, *Actual Causality*, MIT Press, 2016, ch. 2.
     """
-    return find_witness(world, cause, effect, definition) is not None
+    return find_witness(world, cause, effect, definition, budget) is not None
 
 
 def find_witness(
@@ -260,12 +290,13 @@ def find_witness(
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
+    budget: int | None = None,
 ) -> Witness | None:
     """A witness with the smallest contingency ``W``, or None when ``cause`` is not a cause.
 
     Parameters
     ----------
-    world, cause, effect, definition
+    world, cause, effect, definition, budget
         As in :func:`is_actual_cause`.
 
     Returns
@@ -290,7 +321,7 @@ def find_witness(
     .. [1] J. Y. Halpern, *Actual Causality*, MIT Press, 2016, sec. 2.2.
     """
     definition = check_definition(definition)
-    search = Search(world, effect)
+    search = Search(world, effect, budget)
     found = search.cause_witness(search.check_setting(cause, "cause"), definition)
     return None if found is None else _witness(found)
 
@@ -301,6 +332,7 @@ def actual_causes(
     max_size: int = 3,
     definition: Definition = "modified",
     candidates: Collection[str] | None = None,
+    budget: int | None = None,
 ) -> list[Cause]:
     """Every actual cause of ``effect`` with at most ``max_size`` conjuncts.
 
@@ -311,12 +343,19 @@ def actual_causes(
     effect : mapping of str to value, or callable
         As in :func:`is_actual_cause`.
     max_size : int
-        The largest number of conjuncts in a cause.
+        The largest number of conjuncts in a cause (sizes beyond the number of candidates
+        are not tried).
     definition : {"modified", "original", "updated"}
         Which Halpern-Pearl definition to apply.
     candidates : collection of str, optional
         Variables causes may be built from. By default every variable except those the
         effect mapping names (each of which trivially causes itself).
+    budget : int, optional
+        The most search steps for the whole enumeration (world evaluations asked for, and
+        contingencies tried) before giving up with
+        :class:`~agentsim.errors.AttributionError`; by default 100,000 on a
+        :class:`~agentsim.StructuralModel` and 10,000 on a run or a trace, where every
+        evaluation is a replay.
 
     Returns
     -------
@@ -341,9 +380,9 @@ def actual_causes(
     .. [1] J. Y. Halpern, *Actual Causality*, MIT Press, 2016.
     """
     definition = check_definition(definition)
-    if max_size < 1:
-        raise AttributionError(f"max_size must be at least 1, not {max_size!r}")
-    search = Search(world, effect)
+    if isinstance(max_size, bool) or not isinstance(max_size, int) or max_size < 1:
+        raise AttributionError(f"max_size must be an int of at least 1, not {max_size!r}")
+    search = Search(world, effect, check_budget(budget, world))
     if candidates is None:
         pool = [v for v in search.order if not (isinstance(effect, Mapping) and v in effect)]
     else:
@@ -352,15 +391,15 @@ def actual_causes(
                 raise AttributionError(
                     f"candidates name unknown variable {var!r}{suggest(var, search.order)}"
                 )
-        pool = list(candidates)
+        pool = list(dict.fromkeys(candidates))
     return [
         Cause(
             variables=cause,
             witness=_witness(found),
-            responsibility=_degree(found, cause, definition),
+            responsibility=_degree(search, found, cause, definition),
             definition=definition,
         )
-        for cause, found in search.minimal_causes(pool, max_size, definition)
+        for cause, found in search.minimal_causes(pool, min(max_size, len(pool)), definition)
     ]
 
 
@@ -369,19 +408,21 @@ def responsibility(
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
+    budget: int | None = None,
 ) -> float:
     """The degree of responsibility of ``cause`` for ``effect``, in ``[0, 1]``.
 
     Under ``"modified"`` (Halpern, 2016, ch. 6) it is ``1/k``, where ``k`` is the least
     ``|X| + |W|`` over actual causes ``X = x`` containing every conjunct of ``cause`` and their
     witnesses (``W`` the variables held at their actual values); 0 when no cause contains it.
-    Under ``"original"`` and ``"updated"`` (Chockler and Halpern, 2004) it is ``1/(k+1)``,
-    where ``k`` is the smallest contingency ``|W|`` that makes ``cause`` critical; 0 when
-    ``cause`` is not itself a cause. A conjunction of several variables counts as one unit.
+    Under ``"original"`` and ``"updated"`` (Chockler and Halpern, 2004, Definition 3.1) it
+    is ``1/(k+1)``, where ``k`` is the least number of contingency variables whose value in
+    a witness differs from their actual value; 0 when ``cause`` is not itself a cause. A
+    conjunction of several variables counts as one unit.
 
     Parameters
     ----------
-    world, cause, effect, definition
+    world, cause, effect, definition, budget
         As in :func:`is_actual_cause`.
 
     Returns
@@ -412,12 +453,12 @@ def responsibility(
     .. [2] J. Y. Halpern, *Actual Causality*, MIT Press, 2016, ch. 6.
     """
     definition = check_definition(definition)
-    search = Search(world, effect)
+    search = Search(world, effect, budget)
     checked = search.check_setting(cause, "cause")
     if definition == "modified":
         return search.modified_responsibility(checked)
     found = search.cause_witness(checked, definition)
-    return 0.0 if found is None else _degree(found, checked, definition)
+    return 0.0 if found is None else _degree(search, found, checked, definition)
 
 
 def but_for_variables(world: FiniteWorld, effect: Effect) -> list[str]:

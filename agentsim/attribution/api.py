@@ -14,6 +14,7 @@ from agentsim.attribution import baselines
 from agentsim.attribution.actual_cause import actual_causes
 from agentsim.attribution.games import Game, default_game, null_players, resolve_players
 from agentsim.attribution.result import Attribution
+from agentsim.attribution.sampled import sampled_values
 from agentsim.attribution.shapley import banzhaf_values, shapley_values
 from agentsim.errors import AttributionError, suggest
 from agentsim.worlds import as_world
@@ -50,6 +51,7 @@ def _solve(
     samples: int,
     prune: bool,
     confidence: float,
+    precision: float | None = None,
 ) -> Attribution:
     w = _world(world)
     game, outcome, chosen = choose_game(w, game, outcome)
@@ -65,6 +67,21 @@ def _solve(
         )
     nulls = null_players(w, g) if prune else []
     before = _evaluations(w)
+    if game == "resample":
+        sampled = sampled_values(
+            solver,
+            w,
+            g,
+            precision=precision,
+            nulls=nulls,
+            method=method,
+            budget=budget,
+            seed=seed,
+            confidence=confidence,
+        )
+        if hasattr(w, "evaluations"):
+            sampled = sampled.model_copy(update={"evaluations": _evaluations(w) - before})
+        return sampled
     result = solver(
         list(g.players),
         g.value_function(w),
@@ -83,8 +100,6 @@ def _solve(
             + ", ".join(nulls[:5])
             + ("..." if len(nulls) > 5 else "")
         )
-    if game == "resample":
-        notes.append(f"resample game: each coalition value averages {samples} common draws")
     describe = getattr(w, "describe_reference", None)
     if game == "baseline" and describe is not None:
         notes.extend(describe([t for ts in g.players.values() for t in ts], outcome))
@@ -116,6 +131,7 @@ def shapley(
     samples: int = 64,
     prune: bool = True,
     confidence: float = 0.95,
+    precision: float | None = None,
 ) -> Attribution:
     """Shapley values of ``players`` in ``game`` on ``world``.
 
@@ -130,6 +146,12 @@ def shapley(
     ``permutation`` (antithetic permutation sampling with confidence intervals, within
     ``budget`` world evaluations) or ``auto``. Provably null players are pruned when
     ``prune`` (see :func:`agentsim.attribution.games.null_players`).
+
+    The ``resample`` game is a Monte Carlo game: ``method`` solves each of its ``samples``
+    draws, and the result is their mean with Student-t intervals (``method`` ends in
+    ``/sampled``). With ``precision``, draws are added until every interval's half-width is
+    at most ``precision`` (``samples`` is then the first round; at most
+    :data:`~agentsim.attribution.sampled.MAX_DRAWS` draws).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("sh")
@@ -161,6 +183,7 @@ def shapley(
         samples=samples,
         prune=prune,
         confidence=confidence,
+        precision=precision,
     )
 
 
@@ -176,6 +199,7 @@ def banzhaf(
     samples: int = 64,
     prune: bool = True,
     confidence: float = 0.95,
+    precision: float | None = None,
 ) -> Attribution:
     """Banzhaf values (mean marginal contribution over all coalitions); see :func:`shapley`.
 
@@ -195,6 +219,7 @@ def banzhaf(
         samples=samples,
         prune=prune,
         confidence=confidence,
+        precision=precision,
     )
 
 

@@ -41,10 +41,11 @@ With ``fault``, ``repair`` and ``break``, ``v(∅)`` is the factual outcome; wit
 and ``baseline``, ``v(N)`` is. A player is a call (its address), an agent instance (every call
 inside it), a tool (every call to it) or a named group of addresses and globs.
 
-The resample game is a Monte Carlo game: ``v(S)`` averages ``samples`` draws, the same
-draws for every coalition (common random numbers), so the game is a fixed function and the
-Shapley values of that function are computed exactly; its sampling error is reported in the
-notes.
+The resample game is a Monte Carlo game: ``v(S)`` is an expectation over fresh noise. Each
+draw ``k`` (the same for every coalition: common random numbers) is a game ``v_k`` of its own;
+values are linear in the game, so the attribution solves every ``v_k`` and reports the mean
+of their values with a Student-t interval over the draws (``method`` ends in ``/sampled``).
+``samples`` sets the number of draws, or ``precision`` a target half-width.
 """
 
 from __future__ import annotations
@@ -206,6 +207,21 @@ class Game:
             for k in range(1, self.samples + 1):
                 total += float(world.outcome(self.interventions(world, coalition, k), outcome))
             return total / self.samples
+
+        return v
+
+    def draw_value_function(self, world: Any, draw: int) -> Callable[[frozenset[str]], float]:
+        """``v_k(S)`` of a Monte Carlo game: draw ``draw`` alone (``v(S)`` is their mean).
+
+        Values are linear in the game, so a value of ``v`` is the mean of the values of the
+        ``v_k``, and the spread of those gives the value's sampling error.
+        """
+        outcome = self.outcome
+
+        def v(coalition: frozenset[str]) -> float:
+            if len(coalition) == len(self.players):
+                return float(world.outcome([], outcome))
+            return float(world.outcome(self.interventions(world, coalition, draw), outcome))
 
         return v
 

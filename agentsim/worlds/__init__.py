@@ -27,7 +27,7 @@ from agentsim.run import Run
 from agentsim.trace import Trace
 from agentsim.worlds.abduced import AbducedWorld
 from agentsim.worlds.population import PopulationWorld
-from agentsim.worlds.protocol import PLAYER_KINDS, FiniteWorld, World
+from agentsim.worlds.protocol import PLAYER_KINDS, FiniteWorld, MonotoneWorld, World
 from agentsim.worlds.scenario import ScenarioWorld
 from agentsim.worlds.structural import StructuralModel
 from agentsim.worlds.trace import TraceWorld
@@ -39,6 +39,7 @@ __all__ = [
     "PLAYER_KINDS",
     "AbducedWorld",
     "FiniteWorld",
+    "MonotoneWorld",
     "PopulationWorld",
     "ScenarioWorld",
     "StructuralModel",

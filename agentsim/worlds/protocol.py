@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["PLAYER_KINDS", "FiniteWorld", "World"]
+__all__ = ["PLAYER_KINDS", "FiniteWorld", "MonotoneWorld", "World"]
 
 PLAYER_KINDS = ("calls", "agents", "tools")
 """The named player kinds every world understands (a dict of groups is always allowed)."""
@@ -65,3 +65,17 @@ class FiniteWorld(Protocol):
 
     def parents(self, variable: str) -> Collection[str]:
         """Variables the equation of ``variable`` may read (a superset is allowed)."""
+
+
+@runtime_checkable
+class MonotoneWorld(Protocol):
+    """A finite world that can say whether it is monotone (an optional extra of FiniteWorld).
+
+    Monotone means: every domain is a set of numbers, and every variable's equation is
+    non-decreasing in each of its parents. Then every value under ``do(setting)`` is
+    non-decreasing in the values set, which lets actual-causation searches skip questions
+    whose answer monotonicity already gives.
+    """
+
+    def monotone(self) -> bool:
+        """True only when the world is known to be monotone (False when unknown)."""

@@ -58,10 +58,15 @@ def counterfactual_run(run: Run, ivs: Sequence[Intervention]) -> Run:
     return cf
 
 
+RUN_CACHE_SIZE = 2048
+"""Counterfactual runs a :class:`ScenarioWorld` keeps, least recently used dropped first."""
+
+
 class ScenarioWorld:
     """A simulated run as a world: re-simulate under interventions, noise held fixed.
 
-    Evaluations are cached by the tuple of interventions, and counted in ``evaluations``
+    Evaluations are cached by the tuple of interventions (the :data:`RUN_CACHE_SIZE` most
+    recently used), and counted in ``evaluations``
     (distinct simulations actually run). A run from a batch whose sessions shared resources is
     re-simulated together with its whole batch.
 
@@ -127,11 +132,13 @@ class ScenarioWorld:
     def counterfactual(self, interventions: Sequence[Any] = ()) -> Run:
         """The counterfactual run under ``interventions`` (cached by the interventions)."""
         ivs = as_interventions(list(interventions))
-        hit = self._cache.get(ivs)
+        hit = self._cache.pop(ivs, None)
         if hit is None:
             hit = counterfactual_run(self.run, ivs)
-            self._cache[ivs] = hit
             self.evaluations += 1
+            if len(self._cache) >= RUN_CACHE_SIZE:  # bounded: drop the least recently used
+                del self._cache[next(iter(self._cache))]
+        self._cache[ivs] = hit
         return hit
 
     def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:

@@ -187,10 +187,14 @@ class Oracle:
 
     def responsibility(self, cause: Values, definition: Definition) -> Fraction:
         if definition != "modified":
+            # Chockler and Halpern (2004), Definition 3.1: k is the least number of variables
+            # in W with "different values in w than they do in the context u", over AC2.
             if not self.is_cause(cause, definition):
                 return Fraction(0)
-            k = self.min_w(cause, definition)
-            assert k is not None
+            k = min(
+                sum(w[v] != self.actual[v] for v in w)
+                for w, _ in self.ac2_witnesses(cause, definition)
+            )
             return Fraction(1, k + 1)
         best: int | None = None
         rest = [v for v in self.model.names if v not in cause]
