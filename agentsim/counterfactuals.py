@@ -44,10 +44,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
+from agentsim.errors import AgentSimError
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.run import RunDiff, SpanChange, diff_runs, outcome_mean
 from agentsim.stats import Estimate, paired_difference, z_value
-from agentsim.worlds import as_world
+from agentsim.worlds import CounterfactualWorld, Evidence, as_world
 from agentsim.worlds.abduced import Counterfactual
 from agentsim.worlds.population import PopulationWorld
 
@@ -66,7 +67,7 @@ __all__ = [
 
 
 def counterfactual(
-    world: Any,
+    world: Evidence,
     *interventions: Intervention | Sequence[Intervention],
     scenario: Scenario | None = None,
     samples: int = 200,
@@ -99,7 +100,13 @@ def counterfactual(
         :class:`~agentsim.trace.Trace` with recomputed times, flags and outcomes.
     """
     ivs = as_interventions(list(interventions))
-    return as_world(world, scenario=scenario, samples=samples, seed=seed).counterfactual(ivs)
+    w = as_world(world, scenario=scenario, samples=samples, seed=seed)
+    if not isinstance(w, CounterfactualWorld):
+        raise AgentSimError(
+            f"{type(w).__name__} answers outcome(...) but has no counterfactual(...); ask "
+            "world.outcome(interventions, outcome) for the value you need"
+        )
+    return w.counterfactual(ivs)
 
 
 @dataclass(frozen=True)

@@ -40,7 +40,7 @@ from types import MappingProxyType
 from typing import Literal, TypeAlias
 
 from agentsim.errors import AgentSimError, AttributionError, suggest
-from agentsim.worlds import FiniteWorld, MonotoneWorld, World, as_world
+from agentsim.worlds import Evidence, FiniteWorld, MonotoneWorld, World, as_world
 from agentsim.worlds.structural import StructuralModel
 
 Definition: TypeAlias = Literal["original", "updated", "modified"]
@@ -91,7 +91,9 @@ def _ordered(domain: Sequence[Hashable]) -> tuple[Hashable, ...]:
 class Search:
     """AC1-AC3 questions about one effect in one finite world, with a shared cache."""
 
-    def __init__(self, world: FiniteWorld, effect: Effect, budget: int | None = None) -> None:
+    def __init__(
+        self, world: FiniteWorld | Evidence, effect: Effect, budget: int | None = None
+    ) -> None:
         if not isinstance(world, FiniteWorld | World):
             # a simulated Run or an imported Trace: its world is a FiniteWorld over its calls
             with contextlib.suppress(AgentSimError):  # not evidence of any kind: refused below

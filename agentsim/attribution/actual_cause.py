@@ -140,7 +140,7 @@ from agentsim.attribution._hp_search import (
     check_definition,
 )
 from agentsim.errors import AttributionError, suggest
-from agentsim.worlds import FiniteWorld
+from agentsim.worlds import Evidence, FiniteWorld
 
 __all__ = [
     "Cause",
@@ -233,7 +233,7 @@ def _degree(
 
 
 def is_actual_cause(
-    world: FiniteWorld,
+    world: FiniteWorld | Evidence,
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
@@ -286,7 +286,7 @@ def is_actual_cause(
 
 
 def find_witness(
-    world: FiniteWorld,
+    world: FiniteWorld | Evidence,
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
@@ -327,7 +327,7 @@ def find_witness(
 
 
 def actual_causes(
-    world: FiniteWorld,
+    world: FiniteWorld | Evidence,
     effect: Effect,
     max_size: int = 3,
     definition: Definition = "modified",
@@ -404,7 +404,7 @@ def actual_causes(
 
 
 def responsibility(
-    world: FiniteWorld,
+    world: FiniteWorld | Evidence,
     cause: Mapping[str, Hashable],
     effect: Effect,
     definition: Definition = "modified",
@@ -461,7 +461,7 @@ def responsibility(
     return 0.0 if found is None else _degree(search, found, checked, definition)
 
 
-def but_for_variables(world: FiniteWorld, effect: Effect) -> list[str]:
+def but_for_variables(world: FiniteWorld | Evidence, effect: Effect) -> list[str]:
     """Variables whose actual value is a but-for cause of ``effect``.
 
     ``X = x`` is a but-for cause when the effect actually holds and fails under some

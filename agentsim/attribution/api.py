@@ -1,8 +1,10 @@
 """The public attribution functions: one entry point per method, each consuming a world.
 
-Every function takes a world first: a simulated :class:`~agentsim.run.Run`, a
-:class:`~agentsim.worlds.structural.StructuralModel`, an imported :class:`~agentsim.trace.Trace`, or
-any object with ``outcome(interventions, outcome)`` and ``players(kind)``.
+Every function takes its evidence first: a simulated :class:`~agentsim.run.Run`, an imported
+:class:`~agentsim.trace.Trace`, a :class:`~agentsim.worlds.structural.StructuralModel`, or any
+:class:`~agentsim.worlds.World` (an object with ``outcome(interventions, outcome)`` and
+``players(kind)``); :func:`agentsim.worlds.as_world` turns it into a world, and nothing here
+looks past the World protocols.
 """
 
 from __future__ import annotations
@@ -17,20 +19,20 @@ from agentsim.attribution.result import Attribution
 from agentsim.attribution.sampled import sampled_values
 from agentsim.attribution.shapley import banzhaf_values, shapley_values
 from agentsim.errors import AttributionError, suggest
-from agentsim.worlds import as_world
+from agentsim.worlds import CounterfactualWorld, Evidence, ReferenceWorld, World, as_world
 
 __all__ = ["attribute", "banzhaf", "but_for", "choose_game", "shapley"]
 
 
-def _world(world: Any) -> Any:
+def _world(world: Evidence) -> World:
     return as_world(world)
 
 
-def _evaluations(world: Any) -> int:
-    return int(getattr(world, "evaluations", 0))
+def _evaluations(world: World) -> int:
+    return world.evaluations if isinstance(world, CounterfactualWorld) else 0
 
 
-def choose_game(w: Any, game: str | None, outcome: str) -> tuple[str, str, list[str]]:
+def choose_game(w: World, game: str | None, outcome: str) -> tuple[str, str, list[str]]:
     """The game and outcome to use on world ``w``, with a note when they were chosen here."""
     if game is not None:
         return game, outcome, []
@@ -40,7 +42,7 @@ def choose_game(w: Any, game: str | None, outcome: str) -> tuple[str, str, list[
 
 def _solve(
     solver: Callable[..., Attribution],
-    world: Any,
+    world: Evidence,
     players: Any,
     game: str | None,
     outcome: str,
@@ -79,7 +81,7 @@ def _solve(
             seed=seed,
             confidence=confidence,
         )
-        if hasattr(w, "evaluations"):
+        if isinstance(w, CounterfactualWorld):
             sampled = sampled.model_copy(update={"evaluations": _evaluations(w) - before})
         return sampled
     result = solver(
@@ -100,11 +102,10 @@ def _solve(
             + ", ".join(nulls[:5])
             + ("..." if len(nulls) > 5 else "")
         )
-    describe = getattr(w, "describe_reference", None)
-    if game == "baseline" and describe is not None:
-        notes.extend(describe([t for ts in g.players.values() for t in ts], outcome))
+    if game == "baseline" and isinstance(w, ReferenceWorld):
+        notes.extend(w.describe_reference([t for ts in g.players.values() for t in ts], outcome))
     update: dict[str, Any] = {"notes": notes}
-    if hasattr(w, "evaluations"):
+    if isinstance(w, CounterfactualWorld):
         # the world counts what it actually replayed (cached worlds are free), and that
         # count, zero included, is the cost of this answer; otherwise the solver's count of
         # value-function calls stands
@@ -120,7 +121,7 @@ def _without_outcome(
 
 
 def shapley(
-    world: Any,
+    world: Evidence,
     players: Any = "calls",
     game: str | None = None,
     outcome: str = "success",
@@ -188,7 +189,7 @@ def shapley(
 
 
 def banzhaf(
-    world: Any,
+    world: Evidence,
     players: Any = "calls",
     game: str | None = None,
     outcome: str = "success",
@@ -224,7 +225,7 @@ def banzhaf(
 
 
 def but_for(
-    world: Any,
+    world: Evidence,
     players: Any = "calls",
     game: str | None = None,
     outcome: str = "success",
@@ -250,7 +251,7 @@ def but_for(
     empty = v(frozenset())
     values = {p: v(frozenset([p])) - empty for p in g.players}
     full = v(frozenset(g.players))
-    counted = hasattr(w, "evaluations")
+    counted = isinstance(w, CounterfactualWorld)
     return Attribution(
         values=values,
         ci={p: None for p in values},
@@ -278,7 +279,7 @@ _METHODS = (
 )
 
 
-def attribute(world: Any, method: str = "shapley", **kwargs: Any) -> Any:
+def attribute(world: Evidence, method: str = "shapley", **kwargs: Any) -> Any:
     """One entry point that dispatches by method name.
 
     ``method`` is one of ``shapley``, ``banzhaf``, ``but_for`` (or ``but-for``), ``actual``
@@ -293,7 +294,7 @@ def attribute(world: Any, method: str = "shapley", **kwargs: Any) -> Any:
     if name == "but_for":
         return but_for(world, **kwargs)
     if name in ("actual", "actual_causes"):
-        return actual_causes(_world(world), **kwargs)
+        return actual_causes(world, **kwargs)
     if name in ("decisive", "decisive_error"):
         return baselines.decisive_error(world, **kwargs)
     if name in ("first_error", "last_error", "all_errors"):

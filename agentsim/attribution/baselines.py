@@ -21,7 +21,7 @@ from typing import Any
 from agentsim.attribution.games import supports_fault
 from agentsim.errors import AttributionError
 from agentsim.interventions import fix, repair
-from agentsim.worlds import as_world
+from agentsim.worlds import CallWorld, Evidence, Step, World, as_world
 
 __all__ = ["Locus", "all_errors", "decisive_error", "first_error", "last_error", "steps_of"]
 
@@ -42,26 +42,22 @@ class Locus:
         return f"{self.agent} at step {self.step} ({self.address}): {self.evidence}"
 
 
-def steps_of(world: Any) -> list[tuple[str, str | None, bool]]:
+def steps_of(world: World) -> list[Step]:
     """``(address, agent, ok)`` of every step of the world's factual run, in trace order.
 
     Steps are the spans that are not agent instances (calls, choices, waits, messages).
     """
-    steps = getattr(world, "steps", None)
-    if steps is not None:
-        return list(steps())
-    run = getattr(world, "run", None)
-    if run is not None:
-        return [(r.address, r.agent, bool(r.ok)) for r in run.records if r.kind != "agent"]
+    if isinstance(world, CallWorld):
+        return world.steps()
     raise AttributionError(f"{type(world).__name__} has no steps to locate a failure in")
 
 
-def _locus(steps: list[tuple[str, str | None, bool]], i: int, evidence: str, method: str) -> Locus:
+def _locus(steps: list[Step], i: int, evidence: str, method: str) -> Locus:
     address, agent, _ = steps[i]
     return Locus(agent=agent, step=i, address=address, evidence=evidence, method=method)
 
 
-def first_error(world: Any) -> Locus | None:
+def first_error(world: Evidence) -> Locus | None:
     """The first failed step (a heuristic baseline)."""
     steps = steps_of(_as_world(world))
     for i, (_, _, ok) in enumerate(steps):
@@ -70,7 +66,7 @@ def first_error(world: Any) -> Locus | None:
     return None
 
 
-def last_error(world: Any) -> Locus | None:
+def last_error(world: Evidence) -> Locus | None:
     """The last failed step (a heuristic baseline)."""
     steps = steps_of(_as_world(world))
     for i in range(len(steps) - 1, -1, -1):
@@ -79,7 +75,7 @@ def last_error(world: Any) -> Locus | None:
     return None
 
 
-def all_errors(world: Any) -> list[Locus]:
+def all_errors(world: Evidence) -> list[Locus]:
     """Every failed step, in trace order (a heuristic baseline)."""
     steps = steps_of(_as_world(world))
     return [
@@ -89,7 +85,9 @@ def all_errors(world: Any) -> list[Locus]:
     ]
 
 
-def decisive_error(world: Any, outcome: str = "success", game: str | None = None) -> Locus | None:
+def decisive_error(
+    world: Evidence, outcome: str = "success", game: str | None = None
+) -> Locus | None:
     """The earliest failed step whose correction alone turns the failure into a success.
 
     ``game`` is ``fault`` (correct a step by removing its own fault: :func:`fix`) or
@@ -140,5 +138,5 @@ def decisive_error(world: Any, outcome: str = "success", game: str | None = None
     return None
 
 
-def _as_world(world: Any) -> Any:
+def _as_world(world: Evidence) -> World:
     return as_world(world)

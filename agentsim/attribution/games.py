@@ -55,8 +55,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+import networkx as nx
+
 from agentsim.errors import AttributionError, suggest
-from agentsim.interventions import Intervention, break_, fix, repair, resample
+from agentsim.interventions import break_, fix, repair, resample
+from agentsim.worlds import (
+    CallWorld,
+    FaultWorld,
+    FiniteWorld,
+    ReferenceWorld,
+    RepairShortcutWorld,
+    World,
+)
 
 __all__ = ["GAMES", "Game", "default_game", "null_players", "resolve_players", "supports_fault"]
 
@@ -64,15 +74,12 @@ GameKind = Literal["fault", "repair", "break", "resample", "baseline"]
 GAMES: tuple[str, ...] = ("fault", "repair", "break", "resample", "baseline")
 
 
-def supports_fault(world: Any) -> bool:
-    """Whether ``world`` can remove a player's own fault (it understands ``fix``): it says
-    so with a true ``supports_fault`` attribute and lists its faults with ``faults()``."""
-    return bool(getattr(world, "supports_fault", False)) and callable(
-        getattr(world, "faults", None)
-    )
+def supports_fault(world: World) -> bool:
+    """Whether ``world`` can remove a player's own fault (it is a :class:`FaultWorld`)."""
+    return isinstance(world, FaultWorld)
 
 
-def default_game(world: Any, outcome: str = "success") -> tuple[str, str, str]:
+def default_game(world: World, outcome: str = "success") -> tuple[str, str, str]:
     """The game (and outcome) that explains ``world``'s factual ``outcome`` when none is
     named, and why: ``(game, outcome, reason)``.
 
@@ -83,9 +90,8 @@ def default_game(world: Any, outcome: str = "success") -> tuple[str, str, str]:
       calls failed on its own, a failure with a call whose custom mechanism declares no
       success region): ``repair``.
     """
-    if supports_fault(world) and float(world.outcome([], outcome)) == 0.0:
-        unfixable = getattr(world, "unfixable", None)
-        stuck = list(unfixable()) if callable(unfixable) else []
+    if isinstance(world, FaultWorld) and float(world.outcome([], outcome)) == 0.0:
+        stuck = world.unfixable()
         if stuck:
             return (
                 "repair",
@@ -95,8 +101,7 @@ def default_game(world: Any, outcome: str = "success") -> tuple[str, str, str]:
             )
         if world.faults():
             return "fault", outcome, "the run failed: fault game (whose own faults caused it)"
-        missed = getattr(world, "missed_deadline", None)
-        if callable(missed) and missed() and getattr(world, "reference", None) is not None:
+        if world.missed_deadline() and isinstance(world, ReferenceWorld):
             return (
                 "baseline",
                 "latency",
@@ -107,7 +112,7 @@ def default_game(world: Any, outcome: str = "success") -> tuple[str, str, str]:
     return "repair", outcome, "repair game (no failure to blame)"
 
 
-def resolve_players(world: Any, players: Any) -> dict[str, tuple[str, ...]]:
+def resolve_players(world: World, players: Any) -> dict[str, tuple[str, ...]]:
     """Player name -> intervention targets.
 
     ``players`` is ``"calls"``, ``"agents"``, ``"tools"``, a list of targets, or a dict
@@ -115,8 +120,9 @@ def resolve_players(world: Any, players: Any) -> dict[str, tuple[str, ...]]:
     """
     if isinstance(players, str):
         names = world.players(players)
-        targets = getattr(world, "player_targets", None)
-        return {n: tuple(targets(players, n)) if targets else (n,) for n in names}
+        if isinstance(world, CallWorld):
+            return {n: tuple(world.player_targets(players, n)) for n in names}
+        return {n: (n,) for n in names}
     if isinstance(players, Mapping):
         out: dict[str, tuple[str, ...]] = {}
         for name, ts in players.items():
@@ -153,19 +159,18 @@ class Game:
         if self.kind == "resample" and self.samples < 1:
             raise AttributionError(f"samples={self.samples} must be at least 1")
 
-    def interventions(
-        self, world: Any, coalition: frozenset[str], draw: int = 1
-    ) -> list[Intervention]:
+    def interventions(self, world: World, coalition: frozenset[str], draw: int = 1) -> list[Any]:
         """Interventions applied for ``coalition`` (for ``resample``: draw ``draw``)."""
         kind = self.kind
         if kind in ("repair", "break") and _is_finite_scm(world):
+            assert isinstance(world, FiniteWorld)
             # A finite SCM has no notion of a "good" value: both games set each player's
             # variables to their other value (contrast with the actual world).
             return [
                 _flip(world, t) for p in self.players if p in coalition for t in self.players[p]
             ]
         if kind == "fault":
-            if not supports_fault(world):
+            if not isinstance(world, FaultWorld):
                 raise AttributionError(
                     f"{type(world).__name__} cannot remove a player's own fault (it does not "
                     "support fix), so the fault game does not apply to it; name another game, "
@@ -179,22 +184,22 @@ class Game:
         outside = [t for p in self.players if p not in coalition for t in self.players[p]]
         if kind == "resample":
             return [resample(t, draw=draw) for t in outside]
-        reference = getattr(world, "reference", None)
-        if reference is None:
+        if not isinstance(world, ReferenceWorld):
             raise AttributionError(
                 f"{type(world).__name__} has no reference behaviour, so the baseline game "
                 "does not apply to it"
             )
-        return [iv for t in outside for iv in reference(t, self.outcome)]
+        return [iv for t in outside for iv in world.reference(t, self.outcome)]
 
-    def value_function(self, world: Any) -> Callable[[frozenset[str]], float]:
+    def value_function(self, world: World) -> Callable[[frozenset[str]], float]:
         """``v(S)`` evaluated on ``world``."""
         outcome = self.outcome
-        if self.kind == "repair" and hasattr(world, "repair_outcome"):
+        if self.kind == "repair" and isinstance(world, RepairShortcutWorld):
             players = self.players
+            shortcut = world
 
             def v_repair(coalition: frozenset[str]) -> float:
-                return float(world.repair_outcome(coalition, players, outcome))
+                return float(shortcut.repair_outcome(coalition, players, outcome))
 
             return v_repair
 
@@ -210,7 +215,7 @@ class Game:
 
         return v
 
-    def draw_value_function(self, world: Any, draw: int) -> Callable[[frozenset[str]], float]:
+    def draw_value_function(self, world: World, draw: int) -> Callable[[frozenset[str]], float]:
         """``v_k(S)`` of a Monte Carlo game: draw ``draw`` alone (``v(S)`` is their mean).
 
         Values are linear in the game, so a value of ``v`` is the mean of the values of the
@@ -226,16 +231,12 @@ class Game:
         return v
 
 
-def _is_finite_scm(world: Any) -> bool:
-    return (
-        hasattr(world, "actual")
-        and hasattr(world, "domain")
-        and not hasattr(world, "run")
-        and not hasattr(world, "trace")
-    )
+def _is_finite_scm(world: World) -> bool:
+    """A finite SCM written as equations: variables, but no calls."""
+    return isinstance(world, FiniteWorld) and not isinstance(world, CallWorld)
 
 
-def _flip(world: Any, variable: str) -> Any:
+def _flip(world: FiniteWorld, variable: str) -> Any:
     domain = list(world.domain(variable))
     actual = world.actual()[variable]
     others = [v for v in domain if v != actual]
@@ -247,66 +248,43 @@ def _flip(world: Any, variable: str) -> Any:
     return (variable, others[0])
 
 
-def _always_ok(world: Any, address: str) -> bool:
-    """A factual call that succeeds whatever its inputs: default mechanism, no timeout, and
-    recorded noise below ``p_recover`` (so repairing it changes nothing in any world)."""
-    run = getattr(world, "run", None)
-    if run is None or run.interventions:  # a planted fault may change the mechanism
-        return False
-    rec = next((r for r in run.records if r.address == address), None)
-    if rec is None or rec.kind not in ("tool", "llm"):
-        return False
-    tool = run.scenario.tools.get(rec.name)
-    if tool is None or tool.mechanism is not None or tool.timeout is not None:
-        return False
-    u = rec.noise.get("ok")
-    return u is not None and u < tool.p_recover
-
-
-def null_players(world: Any, game: Game) -> list[str]:
+def null_players(world: World, game: Game) -> list[str]:
     """Players that are provably null in ``game`` on ``world`` (safe to prune).
 
     Three sound rules:
 
     * in a finite SCM, a player none of whose variables is an ancestor of the outcome
       variable cannot change it under any intervention on anything else;
-    * in the repair game on a simulated run, a call that would succeed whatever its inputs
-      (its recorded ``u_ok`` is below ``p_recover``, with the default mechanism and no
-      timeout) returns exactly the same result when repaired, in every coalition's world;
     * in the fault game, a player whose targets are exact addresses none of which is among
       the world's faults (``world.faults()``, computed from the calls' own noise, which is
-      the same in every coalition's world) is left unchanged by ``fix`` in every world.
+      the same in every coalition's world) is left unchanged by ``fix`` in every world;
+    * whatever the world itself proves (:meth:`CallWorld.null_players`: on a simulated run,
+      a call that succeeds whatever its inputs is null in the repair game).
     """
     out: list[str] = []
-    parents = getattr(world, "parents", None)
-    variables = getattr(world, "variables", None)
-    if parents is not None and variables is not None and not hasattr(world, "run"):
-        import networkx as nx
-
-        names = list(variables())
+    if _is_finite_scm(world):
+        assert isinstance(world, FiniteWorld)
+        names = list(world.variables())
         if game.outcome in names:
             g = nx.DiGraph()
             g.add_nodes_from(names)
             for v in names:
-                g.add_edges_from((p, v) for p in parents(v))
+                g.add_edges_from((p, v) for p in world.parents(v))
             anc = nx.ancestors(g, game.outcome) | {game.outcome}
             for p, targets in game.players.items():
                 hits = [n for n in names if any(fnmatch.fnmatchcase(n, t) for t in targets)]
                 if hits and not any(h in anc for h in hits):
                     out.append(p)
         return out
-    if game.kind == "fault" and supports_fault(world):
+    if game.kind == "fault" and isinstance(world, FaultWorld):
         # calls that cannot be fixed are kept, so that fixing them says why it cannot
-        unfixable = getattr(world, "unfixable", None)
-        faults = set(world.faults()) | set(unfixable() if callable(unfixable) else ())
+        faults = set(world.faults()) | set(world.unfixable())
         for p, targets in game.players.items():
             if all(not set(t) & {"*", "?", "["} and "#" in t for t in targets) and not (
                 set(targets) & faults
             ):
                 out.append(p)
         return out
-    if game.kind == "repair" and hasattr(world, "run"):
-        for p, targets in game.players.items():
-            if all("#" in t and "*" not in t and _always_ok(world, t) for t in targets):
-                out.append(p)
+    if isinstance(world, CallWorld):
+        return world.null_players(game.kind, game.outcome, game.players)
     return out

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import Any
 
 import numpy as np
 from scipy import stats as _st
@@ -36,6 +35,7 @@ from scipy import stats as _st
 from agentsim.attribution.games import Game
 from agentsim.attribution.result import Attribution
 from agentsim.errors import AttributionError
+from agentsim.worlds import World
 
 __all__ = ["MAX_DRAWS", "sampled_values"]
 
@@ -45,7 +45,7 @@ MAX_DRAWS = 4096
 
 def sampled_values(
     solver: Callable[..., Attribution],
-    world: Any,
+    world: World,
     game: Game,
     *,
     precision: float | None = None,

@@ -27,7 +27,18 @@ from agentsim.run import Run
 from agentsim.trace import Trace
 from agentsim.worlds.abduced import AbducedWorld
 from agentsim.worlds.population import PopulationWorld
-from agentsim.worlds.protocol import PLAYER_KINDS, FiniteWorld, MonotoneWorld, World
+from agentsim.worlds.protocol import (
+    PLAYER_KINDS,
+    CallWorld,
+    CounterfactualWorld,
+    FaultWorld,
+    FiniteWorld,
+    MonotoneWorld,
+    ReferenceWorld,
+    RepairShortcutWorld,
+    Step,
+    World,
+)
 from agentsim.worlds.scenario import ScenarioWorld
 from agentsim.worlds.structural import StructuralModel
 from agentsim.worlds.trace import TraceWorld
@@ -35,13 +46,23 @@ from agentsim.worlds.trace import TraceWorld
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
+Evidence = Run | Trace | World
+"""What every attribution function accepts: a simulated run, an imported trace, or a world."""
+
 __all__ = [
     "PLAYER_KINDS",
     "AbducedWorld",
+    "CallWorld",
+    "CounterfactualWorld",
+    "Evidence",
+    "FaultWorld",
     "FiniteWorld",
     "MonotoneWorld",
     "PopulationWorld",
+    "ReferenceWorld",
+    "RepairShortcutWorld",
     "ScenarioWorld",
+    "Step",
     "StructuralModel",
     "TraceWorld",
     "World",
@@ -51,7 +72,7 @@ __all__ = [
 
 
 def as_world(
-    obj: Any, *, scenario: Scenario | None = None, samples: int = 200, seed: int = 0
+    obj: Evidence, *, scenario: Scenario | None = None, samples: int = 200, seed: int = 0
 ) -> World:
     """Wrap ``obj`` as a world: the one place that dispatches on the type of evidence.
 

@@ -8,8 +8,13 @@ solver works on a simulated run, a hand-written :class:`~agentsim.StructuralMode
 imported trace alike.
 
 * :class:`World`, the coalition-game view used by Shapley, Banzhaf, but-for and decisive
-  error: ``outcome(interventions, outcome) -> float``, ``players(kind)``,
-  ``counterfactual(interventions)`` and the count of ``evaluations`` it has made.
+  error: ``outcome(interventions, outcome) -> float`` and ``players(kind)``; the
+  capabilities some worlds add are protocols of their own, which attribution checks with
+  ``isinstance``: :class:`CounterfactualWorld` (the whole counterfactual, evaluations counted),
+  :class:`CallWorld` (steps in order, player targets, provably-null players),
+  :class:`FaultWorld` (each call's own fault, for the ``fault`` game),
+  :class:`ReferenceWorld` (typical behaviour, for the ``baseline`` game) and
+  :class:`RepairShortcutWorld` (a faster repair game).
 * :class:`FiniteWorld`, the variable view used by Halpern-Pearl actual causation: endogenous
   variables with finite domains, their actual values, and ``evaluate(setting)`` under
   ``do(setting)``.
@@ -20,15 +25,41 @@ from __future__ import annotations
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["PLAYER_KINDS", "FiniteWorld", "MonotoneWorld", "World"]
+__all__ = [
+    "PLAYER_KINDS",
+    "CallWorld",
+    "CounterfactualWorld",
+    "FaultWorld",
+    "FiniteWorld",
+    "MonotoneWorld",
+    "ReferenceWorld",
+    "RepairShortcutWorld",
+    "Step",
+    "World",
+]
 
 PLAYER_KINDS = ("calls", "agents", "tools")
 """The named player kinds every world understands (a dict of groups is always allowed)."""
 
 
+Step = tuple[str, str | None, bool]
+"""``(address, agent, ok)`` of one step of a factual run: a call, a choice, a wait, a message."""
+
+
 @runtime_checkable
 class World(Protocol):
-    """A context held fixed, queried under interventions."""
+    """A context held fixed, queried under interventions: what every attribution consumes."""
+
+    def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:
+        """The value of ``outcome`` when ``interventions`` are applied, context held fixed."""
+
+    def players(self, kind: str = "calls") -> list[str]:
+        """Names of the players of the given kind (``calls``, ``agents``, ``tools``...)."""
+
+
+@runtime_checkable
+class CounterfactualWorld(World, Protocol):
+    """A world that returns its whole counterfactual and counts what it evaluated."""
 
     evaluations: int
     """Distinct evaluations (simulations, replays, equation solves) made so far."""
@@ -40,11 +71,56 @@ class World(Protocol):
     def counterfactual(self, interventions: Sequence[Any] = ()) -> Any:
         """The whole counterfactual world under ``interventions`` (a Run, a Trace, ...)."""
 
-    def outcome(self, interventions: Sequence[Any] = (), outcome: str = "success") -> float:
-        """The value of ``outcome`` when ``interventions`` are applied, context held fixed."""
 
-    def players(self, kind: str = "calls") -> list[str]:
-        """Names of the players of the given kind (``calls``, ``agents``, ``tools``...)."""
+@runtime_checkable
+class CallWorld(World, Protocol):
+    """A world made of calls in order: a simulated run or an imported trace."""
+
+    def player_targets(self, kind: str, name: str) -> list[str]:
+        """Intervention targets of player ``name`` of ``kind`` (its address, its calls...)."""
+
+    def steps(self) -> list[Step]:
+        """Every step of the factual run, in trace order."""
+
+    def null_players(
+        self, game: str, outcome: str, players: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        """Players provably null in ``game`` on ``outcome`` (safe to prune; may be empty)."""
+
+
+@runtime_checkable
+class FaultWorld(World, Protocol):
+    """A world that knows each call's own fault, so the ``fault`` game (``fix``) applies."""
+
+    def faults(self) -> list[str]:
+        """Addresses of the factual calls that failed on their own."""
+
+    def unfixable(self) -> list[str]:
+        """Failed calls whose own fault cannot be removed (no declared success region)."""
+
+    def missed_deadline(self) -> bool:
+        """Whether the factual run was stopped by a deadline."""
+
+
+@runtime_checkable
+class ReferenceWorld(World, Protocol):
+    """A world with a typical behaviour per call: what the ``baseline`` game sets."""
+
+    def reference(self, target: str, outcome: str) -> list[Any]:
+        """Interventions setting ``target`` to its reference behaviour for ``outcome``."""
+
+    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
+        """One line per reference used, saying where it came from."""
+
+
+@runtime_checkable
+class RepairShortcutWorld(World, Protocol):
+    """A world that evaluates the repair game faster than by replaying every coalition."""
+
+    def repair_outcome(
+        self, coalition: frozenset[str], players: Mapping[str, Sequence[str]], outcome: str
+    ) -> float:
+        """``v(coalition)`` of the repair game."""
 
 
 @runtime_checkable

@@ -29,7 +29,7 @@ from agentsim.interventions import (
 )
 from agentsim.mechanisms import fault_bounds
 from agentsim.run import Run
-from agentsim.worlds.protocol import PLAYER_KINDS
+from agentsim.worlds.protocol import PLAYER_KINDS, Step
 
 __all__ = ["ScenarioWorld", "counterfactual_run"]
 
@@ -87,9 +87,6 @@ class ScenarioWorld:
     >>> w.players("calls")
     ['main#0/t#0']
     """
-
-    supports_fault = True
-    """A simulated run knows every call's noise, so the fault game (``fix``) applies."""
 
     def __init__(self, run: Run) -> None:
         self.run = run
@@ -274,10 +271,10 @@ class ScenarioWorld:
         """Name of the player made of the entry agent's own (direct) calls."""
         return f"{self._root.name if self._root is not None else 'entry'} (own calls)"
 
-    def reference(self, target: str, outcome: str) -> Any:
+    def reference(self, target: str, outcome: str) -> list[Intervention]:
         """Interventions setting ``target`` to its typical behaviour for ``outcome``:
         each matching call's median latency (``latency``) or zero cost (``cost``)."""
-        out = []
+        out: list[Intervention] = []
         for r in self._calls:
             if r.address == target or r.name == target or fnmatch.fnmatchcase(r.address, target):
                 tool = self.run.scenario.tools[r.name]
@@ -286,6 +283,43 @@ class ScenarioWorld:
                 else:
                     out.append(do(r.address, latency=tool.latency_dist.median()))
         return out
+
+    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
+        """Where the references come from: the scenario's own mechanisms."""
+        what = "zero cost" if outcome == "cost" else "the median of its latency distribution"
+        return [f"reference of each call: {what} (from the scenario's mechanisms)"]
+
+    # -- steps and provably null players ---------------------------------------------------
+    def steps(self) -> list[Step]:
+        """``(address, agent, ok)`` of every span that is not an agent instance, in order."""
+        return [(r.address, r.agent, bool(r.ok)) for r in self._records if r.kind != "agent"]
+
+    def null_players(
+        self, game: str, outcome: str, players: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        """Players provably null in ``game`` on this run.
+
+        In the repair game, a call that would succeed whatever its inputs (default
+        mechanism, no timeout, recorded ``u_ok`` below ``p_recover``) returns exactly the
+        same result when repaired, in every coalition's world: its player is null.
+        """
+        if game != "repair" or self.run.interventions:  # a planted fault may change it
+            return []
+        return [
+            p
+            for p, targets in players.items()
+            if all("#" in t and "*" not in t and self._always_ok(t) for t in targets)
+        ]
+
+    def _always_ok(self, address: str) -> bool:
+        rec = next((r for r in self._calls if r.address == address), None)
+        if rec is None:
+            return False
+        tool = self.run.scenario.tools.get(rec.name)
+        if tool is None or tool.mechanism is not None or tool.timeout is not None:
+            return False
+        u = rec.noise.get("ok")
+        return u is not None and u < tool.p_recover
 
     # -- FiniteWorld --------------------------------------------------------------------
     def variables(self) -> list[str]:

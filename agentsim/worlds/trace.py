@@ -636,6 +636,24 @@ class TraceWorld:
         are the faults ``fix`` removes and the players of the fault game."""
         return [s.address for i, s in enumerate(self._spans) if i in self._own_fail]
 
+    def faults(self) -> list[str]:
+        """The spans that failed on their own (:meth:`own_errors`): the fault game's faults."""
+        return self.own_errors()
+
+    def unfixable(self) -> list[str]:
+        """None: every own error of a trace can be removed by ``fix``."""
+        return []
+
+    def missed_deadline(self) -> bool:
+        """False: an imported trace records no deadline of its own."""
+        return False
+
+    def null_players(
+        self, game: str, outcome: str, players: Mapping[str, Sequence[str]]
+    ) -> list[str]:
+        """None proven here (the fault game's own rule prunes spans without a fault)."""
+        return []
+
     def inherited_errors(self) -> list[str]:
         """Failed spans whose error only repeats a failed child's: casualties, which
         ``fix`` leaves failed as long as the child fails."""
