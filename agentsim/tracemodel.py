@@ -83,7 +83,7 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from pydantic import JsonValue
@@ -100,6 +100,7 @@ from agentsim._trace_equations import (
     wire_joins,
     wire_time,
 )
+from agentsim._trace_finite import OUTCOMES, FiniteTrace
 from agentsim._trace_reference import Population, call_players, describe, reference_pieces
 from agentsim._trace_time import route_time, setter
 from agentsim.errors import (
@@ -124,8 +125,6 @@ from agentsim.trace import Span, Trace, find_parent_cycle, parent_cycle_error
 
 __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 
-OUTCOMES = ("success", "failure", "latency", "cost", "tokens")
-"""Outcomes a :class:`TraceWorld` computes."""
 
 _ROUTES = (
     "two honest routes: calibrate a scenario from a corpus of traces and simulate it, or "
@@ -133,19 +132,23 @@ _ROUTES = (
 )
 
 
-class TraceWorld:
+class TraceWorld(FiniteTrace):
     """An imported trace as a world: the time, error and cost equations of its structure.
 
     See the module docstring for the equations and their assumptions. Evaluations are cached
     by the tuple of interventions and counted in ``evaluations``. It is also a
-    :class:`~agentsim.worlds.FiniteWorld` whose variables are the spans' success flags
-    (domain ``[False, True]``; ``None`` for a span that does not run in a counterfactual)
-    followed by the outcomes, so Halpern-Pearl actual causation applies to traces.
+    :class:`~agentsim.worlds.FiniteWorld` whose variables are the success flags of the
+    calls and of the spans with an error of their own (domain ``[False, True]``; ``None``
+    for a span that does not run in a counterfactual) followed by the outcomes, so
+    Halpern-Pearl actual causation applies to traces (:mod:`agentsim._trace_finite`).
 
     Parameters
     ----------
     trace : Trace
         The factual trace.
+    reference : sequence of Trace, optional
+        A corpus whose spans give each operation's typical behaviour to the baseline game
+        (:meth:`reference`); without one, the stated default is "own time removed".
 
     Examples
     --------
@@ -676,48 +679,6 @@ class TraceWorld:
             self.trace.span(address)  # raises with a suggestion
             raise AssertionError(address)  # pragma: no cover
         return i
-
-    # -- FiniteWorld -----------------------------------------------------------------------
-    def variables(self) -> list[str]:
-        """Span addresses in trace order, then the outcomes."""
-        return [s.address for s in self._spans] + list(OUTCOMES)
-
-    def domain(self, variable: str) -> Sequence[Hashable]:
-        """``[False, True]`` for a span; ``[0.0, 1.0]`` for success and failure; the actual
-        value alone for latency, cost and tokens (they are effects, never set)."""
-        if variable in self._index:
-            return [False, True]
-        if variable in ("success", "failure"):
-            return [0.0, 1.0]
-        return [self.outcome([], variable)]
-
-    def actual(self) -> Mapping[str, Hashable]:
-        """Factual success flags and outcomes."""
-        return self.evaluate({})
-
-    def evaluate(self, setting: Mapping[str, Hashable]) -> Mapping[str, Hashable]:
-        """Flags and outcomes under ``do(address, ok=value)`` for each setting."""
-        ivs = [do(a, ok=bool(v)) for a, v in sorted(setting.items()) if a in self._index]
-        state = self._state(ivs)
-        values: dict[str, Hashable] = {
-            s.address: (state.ok[i] if state.runs[i] else None) for i, s in enumerate(self._spans)
-        }
-        for k in OUTCOMES:
-            values[k] = state.outcomes[k] + self._offsets.get(k, 0.0)
-        return values
-
-    def parents(self, variable: str) -> Collection[str]:
-        """A span's children, the attempts it retries, and those of its ancestors; for an
-        outcome, every span."""
-        i = self._index.get(variable)
-        if i is None:
-            return [s.address for s in self._spans]
-        out = set(self._kids[i])
-        j = i
-        while j != ROOT:
-            out.update(self._prevs.get(j, ()))
-            j = self._parent[j]
-        return [self._spans[k].address for k in sorted(out)]
 
 
 def trace_counterfactual(trace: Trace, interventions: Sequence[Any]) -> Trace:
