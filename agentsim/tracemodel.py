@@ -82,7 +82,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -101,7 +100,7 @@ from agentsim._trace_equations import (
     wire_time,
 )
 from agentsim._trace_finite import OUTCOMES, FiniteTrace
-from agentsim._trace_reference import Population, call_players, describe, reference_pieces
+from agentsim._trace_reference import Population, TracePlayers, call_players
 from agentsim._trace_time import route_time, setter
 from agentsim.errors import (
     AttributionError,
@@ -116,8 +115,6 @@ from agentsim.interventions import (
     Intervention,
     Repair,
     as_interventions,
-    delay,
-    do,
     is_pattern,
     target_matches,
 )
@@ -132,7 +129,7 @@ _ROUTES = (
 )
 
 
-class TraceWorld(FiniteTrace):
+class TraceWorld(TracePlayers, FiniteTrace):
     """An imported trace as a world: the time, error and cost equations of its structure.
 
     See the module docstring for the equations and their assumptions. Evaluations are cached
@@ -534,94 +531,6 @@ class TraceWorld(FiniteTrace):
             if total:
                 out[self._spans[i].address] = total
         return out
-
-    def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: tool, LLM, step, choice and wait spans not nested in a call of the
-        same kind, and agent spans without children (plumbing such as HTTP, queue and
-        handler spans is not a player); ``spans``: every span; ``agents``: agent spans;
-        ``tools``: distinct names of tool and LLM spans."""
-        spans = self._spans
-        if kind == "calls":
-            return [spans[i].address for i in self._calls]
-        if kind == "spans":
-            return [s.address for s in spans]
-        if kind == "agents":
-            return [s.address for s in spans if s.kind == "agent"]
-        if kind == "tools":
-            return list(dict.fromkeys(s.name for s in spans if s.kind in ("tool", "llm")))
-        raise AttributionError(
-            f"unknown player kind {kind!r}; use one of ['calls', 'spans', 'agents', 'tools'] "
-            "or a dict {name: [address or glob, ...]}"
-        )
-
-    def player_targets(self, kind: str, name: str) -> list[str]:
-        """Intervention targets of a player: its address; an agent span and everything
-        inside it; every span of a tool (by address, since names may contain ``/``)."""
-        if kind == "agents":
-            i = self._index[name]
-            inside = re.sub(r"([*?\[])", r"[\1]", name) + "/*"
-            return [name, inside] if self._kids[i] else [name]
-        if kind == "tools":
-            return [s.address for s in self._spans if s.name == name and s.kind in ("tool", "llm")]
-        return [name]
-
-    def reference(self, target: str, outcome: str) -> list[Intervention]:
-        """Interventions setting ``target`` to typical behaviour for ``outcome``.
-
-        The reference of a span is the median of its operation (kind and name) over the
-        corpus given as ``reference`` (its own span left out), else the stated default,
-        *own time removed* (latency 0, cost 0). A span with children reaches it through the
-        time on its critical path that no other call holds (:mod:`agentsim._trace_reference`).
-        :meth:`describe_reference` says which reference each player got.
-        """
-        if outcome not in ("latency", "cost"):
-            raise AttributionError(
-                f"the baseline game on a trace has references for 'latency' and 'cost', "
-                f"not {outcome!r}"
-            )
-        out: list[Intervention] = []
-        for i in self._matches(Intervention(kind="match", target=target)):
-            s = self._spans[i]
-            typical = self._typical(i, outcome)
-            value = 0.0 if typical is None else typical
-            if outcome == "cost":
-                out.append(do(s.address, cost=value))
-            elif i not in self._waiting:
-                out.append(do(s.address, latency=value))
-            elif value >= s.duration:
-                out.append(delay(s.address, value - s.duration))
-            else:
-                others = set(self._calls) - {i}
-                pieces = reference_pieces(
-                    self._spans, self._timing, self._joins, i, value - s.duration, others
-                )
-                out.extend(delay(self._spans[j].address, -take) for j, take in pieces)
-        return out
-
-    def _typical(self, i: int, outcome: str) -> float | None:
-        s = self._spans[i]
-        me = (self.trace.trace_id, s.address)
-        if outcome == "cost":
-            return self.population.cost(s.kind, s.name, me)
-        return self.population.latency(s.kind, s.name, me)
-
-    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
-        """Notes for a baseline-game result: where the references of the spans ``targets``
-        match came from, and why every share is 0 when no span differs from its reference.
-
-        >>> t = Trace(spans=[Span(address="a#0", kind="tool", name="a", start=0, end=1)])
-        >>> [note] = TraceWorld(t).describe_reference(["a#0"], "latency")
-        >>> note.startswith("reference: no corpus given"), note.endswith("removed (latency 0)")
-        (True, True)
-        """
-        if outcome not in ("latency", "cost"):
-            return []
-        match = [self._matches(Intervention(kind="match", target=t)) for t in targets]
-        hits = sorted({i for found in match for i in found})
-        typical = [self._typical(i, outcome) for i in hits]
-        return describe(
-            [self._spans[i] for i in hits], typical, self._spans, self.population.size, outcome
-        )
 
     def steps(self) -> list[tuple[str, str | None, bool]]:
         """``(address, agent, ok)`` of every non-agent span in trace order; ``ok`` is false
