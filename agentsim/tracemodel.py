@@ -101,7 +101,7 @@ from agentsim._trace_equations import (
 )
 from agentsim._trace_finite import OUTCOMES, FiniteTrace
 from agentsim._trace_reference import Population, TracePlayers, call_players
-from agentsim._trace_time import route_time, setter
+from agentsim._trace_time import holder, route_time, setter
 from agentsim.errors import (
     AttributionError,
     UnanswerableError,
@@ -395,7 +395,10 @@ class TraceWorld(TracePlayers, FiniteTrace):
             and abs(end[last] - before.end[last]) < 1e-12
             and any(abs(end[i] - before.end[i]) > 1e-12 for i in live)
         ):
-            pinned = setter(self._timing, self._joins, last, end, runs)
+            held = holder(self._timing, self._joins, before.end, end, runs)
+            pinned = (
+                held if held is not None else setter(self._timing, self._joins, last, end, runs)
+            )
         return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes, pinned)
 
     def _ok_from_children(
