@@ -444,12 +444,14 @@ class TraceWorld(TracePlayers, FiniteTrace):
         return value + self._offsets.get(outcome, 0.0)
 
     def pinned_by(self, interventions: Sequence[Any] = ()) -> str | None:
-        """The span whose end sets the latency under ``interventions`` when they moved some
-        span's end but not that one's, else ``None``.
+        """The span that pins the latency under ``interventions``, else ``None``.
 
-        Such a latency is *pinned*: the model holds that span's time fixed (it started at a
-        recorded offset and waits for nothing the interventions moved), so a faster call
-        elsewhere shows no gain in the run's latency, or less than it saved.
+        The latency is *pinned* when the interventions moved some span's end but not the
+        run's: somewhere a span whose input moved kept its end, held by another input the
+        change did not reach (a tool waiting for an HTTP request recorded elsewhere, a
+        parallel branch with no slack left). The first such holder is returned (else the
+        span that sets the latency), so a faster call that shows no gain, or less than it
+        saved, says why.
 
         >>> t = Trace(spans=[
         ...     Span(address="a#0", kind="agent", name="a", start=0, end=5),
