@@ -95,3 +95,38 @@ def test_fix_of_a_failed_attempt_skips_its_retry() -> None:
     assert w.outcome([fix("a#0/s#0")], "cost") == pytest.approx(1.5)
     assert w.outcome([fix("a#0/s#0")], "latency") == pytest.approx(2.0)
     assert w.counterfactual([fix("a#0/s#0")]).attributes["skipped"] == ["a#0/s#1"]
+
+
+def test_actual_causes_on_a_125_span_server_trace_search_only_calls_and_faults() -> None:
+    from agentsim.attribution.actual_cause import actual_causes
+    from tests.test_trace_time import LEAF, LLM, served_agent
+
+    base = served_agent()
+    failed = {LEAF}
+    parent = base.span(LEAF).parent
+    while parent is not None:
+        failed.add(parent)
+        parent = base.span(parent).parent
+    spans = [
+        s.model_copy(update={"ok": False, "error": "HTTP 500" if s.address == LEAF else "error"})
+        if s.address in failed
+        else s
+        for s in base.spans
+    ]
+    # Pad with 72 zero-cost plumbing spans (push notifications) up to 125 spans.
+    spans += [_span(f"POST#0/push#{k}", 18.2780, 18.2780, kind="other") for k in range(72)]
+    trace = Trace(outcomes={"success": 0.0}, spans=spans)
+    assert len(trace.spans) == 125
+    w = TraceWorld(trace)
+    assert w.outcome([], "success") == 0.0
+    # Variables: the three calls and the one span with an error of its own (the HTTP 500);
+    # the other 121 spans are folded into the equations.
+    calls = [s for s in w.variables() if "#" in s]
+    assert calls == [a.address for a in trace.spans if a.address in set(calls)]
+    assert sorted(calls) == sorted([*w.players("calls"), LEAF])
+    causes = actual_causes(w, {"success": 0.0}, max_size=2)
+    # Either the HTTP request or the LLM call it belongs to, forced ok, saves the run; every
+    # other variable was ok, and breaking a call never makes a failed run succeed.
+    found = sorted(tuple(sorted(dict(c.variables).items())) for c in causes)
+    assert found == sorted([((LEAF, False),), ((LLM, False),)])
+    assert w.evaluations <= 2 ** len(calls) * 4

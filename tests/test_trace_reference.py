@@ -86,3 +86,14 @@ def test_world_reference_needs_a_trace() -> None:
 
     with pytest.raises(asim.AgentSimError, match="reference= is a corpus of traces"):
         asim.world(sc.run(seed=0), reference=[])
+
+
+def test_a_pinned_baseline_says_so() -> None:
+    # The stream span ends 2.2 ms after the last send and 2 ms after its server span: it
+    # holds its recorded end (18.2830), so removing every call's time leaves the latency
+    # there, and the notes say which span pins it.
+    w = TraceWorld(served_agent(receive_end=18.2830))
+    att = asim.shapley(w, players="calls", outcome="latency", game="baseline", method="exact")
+    assert att.v_empty == pytest.approx(18.2830)
+    assert att.values == pytest.approx(dict.fromkeys(att.values, 0.0))
+    assert any("pinned by 'POST#0/http_receive#0'" in n for n in att.notes)

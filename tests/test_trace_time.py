@@ -173,3 +173,9 @@ def test_helm_tool_waits_for_its_http_request_under_the_agent(helm: Trace) -> No
     with pytest.raises(asim.InterventionError, match=r"at most 0\.000752 s") as info:
         w.outcome([asim.delay(tool, -0.05)], "latency")
     assert "invoke_agent_helm_agent#0/POST#4' ends" in str(info.value)
+    # So a faster first LLM call gains nothing: the tool still waits for that request, whose
+    # start the trace ties to earlier agent-level spans; the result says what pins it.
+    leaf = _address(helm, "call_llm#0/openai.chat#0/POST#0")
+    faster = [asim.delay(leaf, -1.0)]
+    assert w.outcome(faster, "latency") == pytest.approx(w.outcome([], "latency"))
+    assert str(w.pinned_by(faster)).endswith("invoke_agent_helm_agent#0/POST#4")

@@ -71,8 +71,8 @@ class State:
     end: tuple[float, ...]
     outcomes: dict[str, float]
     pinned_by: int | None = None
-    """The span whose end sets the latency when the interventions moved some span's end
-    but not that one's (the model keeps it fixed), else ``None``."""
+    """When the interventions moved some span's end but not the latency: the span whose
+    recorded time held the change (:func:`agentsim.worlds._trace_time.holder`), else None."""
 
 
 @dataclass

@@ -3,7 +3,8 @@
 A span with children (or one that waits for spans elsewhere in the tree) does not spend its
 time itself: :func:`route_time` puts a longer duration on its own tail and takes a shorter one
 off its tail, then off its critical path (:func:`critical_path`), latest time first, down to
-the leaves, refusing what the path cannot give. :func:`setter` finds the span whose recorded
+the leaves, refusing what the path cannot give. :func:`holder` finds the span whose recorded
+time absorbed a change (the span that pins a latency); :func:`setter`, the span whose recorded
 time sets another's end. Both read the fixed part of the equations
 (:mod:`agentsim.worlds._trace_equations`) and serve :class:`~agentsim.worlds.trace.TraceWorld`.
 """
@@ -16,7 +17,7 @@ from agentsim.errors import InterventionError
 from agentsim.trace import Span
 from agentsim.worlds._trace_equations import WAIT_TOLERANCE, Effects, Joins, Timing
 
-__all__ = ["critical_path", "route_time", "setter"]
+__all__ = ["critical_path", "holder", "route_time", "setter"]
 
 
 def critical_path(
@@ -132,3 +133,41 @@ def setter(timing: Timing, joins: Joins, i: int, end: Sequence[float], runs: Seq
         if end[nxt] < end[i] - WAIT_TOLERANCE:  # i's own tail sets its end
             return i
         i = nxt
+
+
+def holder(
+    timing: Timing,
+    joins: Joins,
+    before: Sequence[float],
+    end: Sequence[float],
+    runs: Sequence[bool],
+) -> int | None:
+    """The span whose recorded time absorbed a change, or ``None``.
+
+    A span *absorbs* a change when something its equation reads moved (a child it waits
+    for, a span it waits for elsewhere, or, for such a waiting span, the sibling it starts
+    after) but its end did not: another input, which the change did not reach, holds it.
+    Of the absorbing spans, the one that ended first in the factual trace is where the
+    change stopped; its holder is the unmoved input that sets its end (the span it waits for
+    elsewhere, or its last child), else itself. ``before`` holds the factual ends.
+    """
+
+    def moved(j: int) -> bool:
+        return abs(end[j] - before[j]) > 1e-12
+
+    found: list[tuple[float, int]] = []
+    for i in range(len(end)):
+        if not runs[i] or moved(i):
+            continue
+        # A leaf whose start moved moves with it, unless it waits for a span elsewhere.
+        fed = i in joins.waits_for and any(moved(j) for j in timing.after.get(i, ()))
+        fed = fed or any(moved(c) for c in timing.waits.get(i, ()) if runs[c])
+        fed = fed or any(moved(e) for e in joins.waits_for.get(i, ()) if runs[e])
+        if fed:
+            found.append((before[i], i))
+    if not found:
+        return None
+    _, i = min(found)
+    inputs = [e for e in joins.waits_for.get(i, ()) if runs[e] and not moved(e)]
+    inputs = inputs or [c for c in timing.waits.get(i, ()) if runs[c] and not moved(c)]
+    return max(inputs, key=lambda c: (end[c], c)) if inputs else i

@@ -82,8 +82,7 @@ Examples
 
 from __future__ import annotations
 
-import re
-from collections.abc import Collection, Hashable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pydantic import JsonValue
@@ -101,8 +100,6 @@ from agentsim.interventions import (
     Intervention,
     Repair,
     as_interventions,
-    delay,
-    do,
     is_pattern,
     target_matches,
 )
@@ -119,13 +116,12 @@ from agentsim.worlds._trace_equations import (
     wire_joins,
     wire_time,
 )
-from agentsim.worlds._trace_reference import Population, call_players, describe, reference_pieces
-from agentsim.worlds._trace_time import route_time, setter
+from agentsim.worlds._trace_finite import OUTCOMES, FiniteTrace
+from agentsim.worlds._trace_reference import Population, TracePlayers, call_players
+from agentsim.worlds._trace_time import holder, route_time, setter
 
 __all__ = ["OUTCOMES", "TraceWorld", "trace_counterfactual"]
 
-OUTCOMES = ("success", "failure", "latency", "cost", "tokens")
-"""Outcomes a :class:`TraceWorld` computes."""
 
 _ROUTES = (
     "two honest routes: calibrate a scenario from a corpus of traces and simulate it, or "
@@ -133,19 +129,23 @@ _ROUTES = (
 )
 
 
-class TraceWorld:
+class TraceWorld(TracePlayers, FiniteTrace):
     """An imported trace as a world: the time, error and cost equations of its structure.
 
     See the module docstring for the equations and their assumptions. Evaluations are cached
     by the tuple of interventions and counted in ``evaluations``. It is also a
-    :class:`~agentsim.worlds.FiniteWorld` whose variables are the spans' success flags
-    (domain ``[False, True]``; ``None`` for a span that does not run in a counterfactual)
-    followed by the outcomes, so Halpern-Pearl actual causation applies to traces.
+    :class:`~agentsim.worlds.FiniteWorld` whose variables are the success flags of the
+    calls and of the spans with an error of their own (domain ``[False, True]``; ``None``
+    for a span that does not run in a counterfactual) followed by the outcomes, so
+    Halpern-Pearl actual causation applies to traces (:mod:`agentsim._trace_finite`).
 
     Parameters
     ----------
     trace : Trace
         The factual trace.
+    reference : sequence of Trace, optional
+        A corpus whose spans give each operation's typical behaviour to the baseline game
+        (:meth:`reference`); without one, the stated default is "own time removed".
 
     Examples
     --------
@@ -395,7 +395,10 @@ class TraceWorld:
             and abs(end[last] - before.end[last]) < 1e-12
             and any(abs(end[i] - before.end[i]) > 1e-12 for i in live)
         ):
-            pinned = setter(self._timing, self._joins, last, end, runs)
+            held = holder(self._timing, self._joins, before.end, end, runs)
+            pinned = (
+                held if held is not None else setter(self._timing, self._joins, last, end, runs)
+            )
         return State(tuple(runs), tuple(ok), tuple(start), tuple(end), outcomes, pinned)
 
     def _ok_from_children(
@@ -441,12 +444,14 @@ class TraceWorld:
         return value + self._offsets.get(outcome, 0.0)
 
     def pinned_by(self, interventions: Sequence[Any] = ()) -> str | None:
-        """The span whose end sets the latency under ``interventions`` when they moved some
-        span's end but not that one's, else ``None``.
+        """The span that pins the latency under ``interventions``, else ``None``.
 
-        Such a latency is *pinned*: the model holds that span's time fixed (it started at a
-        recorded offset and waits for nothing the interventions moved), so a faster call
-        elsewhere shows no gain in the run's latency, or less than it saved.
+        The latency is *pinned* when the interventions moved some span's end but not the
+        run's: somewhere a span whose input moved kept its end, held by another input the
+        change did not reach (a tool waiting for an HTTP request recorded elsewhere, a
+        parallel branch with no slack left). The first such holder is returned (else the
+        span that sets the latency), so a faster call that shows no gain, or less than it
+        saved, says why.
 
         >>> t = Trace(spans=[
         ...     Span(address="a#0", kind="agent", name="a", start=0, end=5),
@@ -532,94 +537,6 @@ class TraceWorld:
                 out[self._spans[i].address] = total
         return out
 
-    def players(self, kind: str = "calls") -> list[str]:
-        """``calls``: tool, LLM, step, choice and wait spans not nested in a call of the
-        same kind, and agent spans without children (plumbing such as HTTP, queue and
-        handler spans is not a player); ``spans``: every span; ``agents``: agent spans;
-        ``tools``: distinct names of tool and LLM spans."""
-        spans = self._spans
-        if kind == "calls":
-            return [spans[i].address for i in self._calls]
-        if kind == "spans":
-            return [s.address for s in spans]
-        if kind == "agents":
-            return [s.address for s in spans if s.kind == "agent"]
-        if kind == "tools":
-            return list(dict.fromkeys(s.name for s in spans if s.kind in ("tool", "llm")))
-        raise AttributionError(
-            f"unknown player kind {kind!r}; use one of ['calls', 'spans', 'agents', 'tools'] "
-            "or a dict {name: [address or glob, ...]}"
-        )
-
-    def player_targets(self, kind: str, name: str) -> list[str]:
-        """Intervention targets of a player: its address; an agent span and everything
-        inside it; every span of a tool (by address, since names may contain ``/``)."""
-        if kind == "agents":
-            i = self._index[name]
-            inside = re.sub(r"([*?\[])", r"[\1]", name) + "/*"
-            return [name, inside] if self._kids[i] else [name]
-        if kind == "tools":
-            return [s.address for s in self._spans if s.name == name and s.kind in ("tool", "llm")]
-        return [name]
-
-    def reference(self, target: str, outcome: str) -> list[Intervention]:
-        """Interventions setting ``target`` to typical behaviour for ``outcome``.
-
-        The reference of a span is the median of its operation (kind and name) over the
-        corpus given as ``reference`` (its own span left out), else the stated default,
-        *own time removed* (latency 0, cost 0). A span with children reaches it through the time
-        on its critical path that no other call holds (:mod:`agentsim.worlds._trace_reference`).
-        :meth:`describe_reference` says which reference each player got.
-        """
-        if outcome not in ("latency", "cost"):
-            raise AttributionError(
-                f"the baseline game on a trace has references for 'latency' and 'cost', "
-                f"not {outcome!r}"
-            )
-        out: list[Intervention] = []
-        for i in self._matches(Intervention(kind="match", target=target)):
-            s = self._spans[i]
-            typical = self._typical(i, outcome)
-            value = 0.0 if typical is None else typical
-            if outcome == "cost":
-                out.append(do(s.address, cost=value))
-            elif i not in self._waiting:
-                out.append(do(s.address, latency=value))
-            elif value >= s.duration:
-                out.append(delay(s.address, value - s.duration))
-            else:
-                others = set(self._calls) - {i}
-                pieces = reference_pieces(
-                    self._spans, self._timing, self._joins, i, value - s.duration, others
-                )
-                out.extend(delay(self._spans[j].address, -take) for j, take in pieces)
-        return out
-
-    def _typical(self, i: int, outcome: str) -> float | None:
-        s = self._spans[i]
-        me = (self.trace.trace_id, s.address)
-        if outcome == "cost":
-            return self.population.cost(s.kind, s.name, me)
-        return self.population.latency(s.kind, s.name, me)
-
-    def describe_reference(self, targets: Sequence[str], outcome: str) -> list[str]:
-        """Notes for a baseline-game result: where the references of the spans ``targets``
-        match came from, and why every share is 0 when no span differs from its reference.
-
-        >>> t = Trace(spans=[Span(address="a#0", kind="tool", name="a", start=0, end=1)])
-        >>> [note] = TraceWorld(t).describe_reference(["a#0"], "latency")
-        >>> note.startswith("reference: no corpus given"), note.endswith("removed (latency 0)")
-        (True, True)
-        """
-        if outcome not in ("latency", "cost"):
-            return []
-        match = [self._matches(Intervention(kind="match", target=t)) for t in targets]
-        hits = sorted({i for found in match for i in found})
-        typical = [self._typical(i, outcome) for i in hits]
-        return describe(
-            [self._spans[i] for i in hits], typical, self._spans, self.population.size, outcome
-        )
-
     def steps(self) -> list[tuple[str, str | None, bool]]:
         """``(address, agent, ok)`` of every non-agent span in trace order; ``ok`` is false
         only for a span that failed itself (an error merely propagated from a child is not a
@@ -694,48 +611,6 @@ class TraceWorld:
             self.trace.span(address)  # raises with a suggestion
             raise AssertionError(address)  # pragma: no cover
         return i
-
-    # -- FiniteWorld -----------------------------------------------------------------------
-    def variables(self) -> list[str]:
-        """Span addresses in trace order, then the outcomes."""
-        return [s.address for s in self._spans] + list(OUTCOMES)
-
-    def domain(self, variable: str) -> Sequence[Hashable]:
-        """``[False, True]`` for a span; ``[0.0, 1.0]`` for success and failure; the actual
-        value alone for latency, cost and tokens (they are effects, never set)."""
-        if variable in self._index:
-            return [False, True]
-        if variable in ("success", "failure"):
-            return [0.0, 1.0]
-        return [self.outcome([], variable)]
-
-    def actual(self) -> Mapping[str, Hashable]:
-        """Factual success flags and outcomes."""
-        return self.evaluate({})
-
-    def evaluate(self, setting: Mapping[str, Hashable]) -> Mapping[str, Hashable]:
-        """Flags and outcomes under ``do(address, ok=value)`` for each setting."""
-        ivs = [do(a, ok=bool(v)) for a, v in sorted(setting.items()) if a in self._index]
-        state = self._state(ivs)
-        values: dict[str, Hashable] = {
-            s.address: (state.ok[i] if state.runs[i] else None) for i, s in enumerate(self._spans)
-        }
-        for k in OUTCOMES:
-            values[k] = state.outcomes[k] + self._offsets.get(k, 0.0)
-        return values
-
-    def parents(self, variable: str) -> Collection[str]:
-        """A span's children, the attempts it retries, and those of its ancestors; for an
-        outcome, every span."""
-        i = self._index.get(variable)
-        if i is None:
-            return [s.address for s in self._spans]
-        out = set(self._kids[i])
-        j = i
-        while j != ROOT:
-            out.update(self._prevs.get(j, ()))
-            j = self._parent[j]
-        return [self._spans[k].address for k in sorted(out)]
 
 
 def trace_counterfactual(trace: Trace, interventions: Sequence[Any]) -> Trace:
