@@ -40,12 +40,15 @@ from agentsim.attribution.probability import (
     tian_pearl_bounds,
 )
 from agentsim.attribution.result import Attribution
+from agentsim.context import Failure
+from agentsim.explain import Explanation, explain, sensitivity
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
     AttributionError,
     InterventionError,
     ScenarioError,
+    ScenarioWarning,
     SimulationError,
     TraceFormatError,
     UnanswerableError,
@@ -65,7 +68,7 @@ from agentsim.interventions import (
 )
 from agentsim.locate import locate_failure
 from agentsim.otlp import save_otlp, to_otlp
-from agentsim.run import Batch, Result, Run
+from agentsim.run import Batch, Crash, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
 from agentsim.scm import ancestors_of_outcome, scm_graph
 from agentsim.stats import Estimate
@@ -85,8 +88,11 @@ __all__ = [
     "Batch",
     "Cause",
     "Counterfactual",
+    "Crash",
     "Effect",
     "Estimate",
+    "Explanation",
+    "Failure",
     "FiniteWorld",
     "Intervention",
     "InterventionError",
@@ -96,6 +102,7 @@ __all__ = [
     "RunDiff",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "ScenarioWorld",
     "SimulationError",
     "Span",
@@ -125,6 +132,7 @@ __all__ = [
     "dist",
     "do",
     "effect",
+    "explain",
     "first_error",
     "fix",
     "is_actual_cause",
@@ -143,6 +151,7 @@ __all__ = [
     "save_otlp",
     "save_trace",
     "scm_graph",
+    "sensitivity",
     "set_params",
     "shapley",
     "tian_pearl_bounds",

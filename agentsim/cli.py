@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
-from agentsim.errors import AgentSimError, ScenarioError
+from agentsim.errors import AgentSimError, ScenarioError, ScenarioWarning
 
 app = typer.Typer(
     name="agentsim",
@@ -279,8 +280,13 @@ def run(
     from agentsim.trace import save_trace
 
     sc = load_scenario(scenario)
-    batch = sc.simulate(runs, seed, workers=workers, keep_traces=out_file is not None)
+    with warnings.catch_warnings():  # the crash line below says it once, in place
+        warnings.simplefilter("ignore", ScenarioWarning)
+        batch = sc.simulate(runs, seed, workers=workers, keep_traces=out_file is not None)
     out.print(summary_table(batch))
+    crashed = batch.crash_summary()
+    if crashed:
+        out.print(f"[red]{escape(crashed)}[/red]")
     if out_file:
         path = (
             save_trace([r.trace for r in batch], out_file)

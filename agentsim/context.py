@@ -31,7 +31,24 @@ from agentsim.scenario import Agent, Tool
 if TYPE_CHECKING:
     from agentsim.engine import Session
 
-__all__ = ["Context"]
+__all__ = ["Context", "Failure"]
+
+
+class Failure(Exception):
+    """Raise it inside an agent to model a failure: the agent's result fails with the message
+    as its error. Any other exception raised by scenario code is a *crash* (a bug in the
+    scenario), which the run records and the batch reports loudly.
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("fail")
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     yield ctx.wait(1.0)
+    ...     raise asim.Failure("no refund possible")
+    >>> run = sc.run(seed=0)
+    >>> run.result.error, run.crash
+    ('no refund possible', None)
+    """
 
 
 class _Call:
