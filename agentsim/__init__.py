@@ -41,7 +41,6 @@ from agentsim.attribution.probability import (
 )
 from agentsim.attribution.result import Attribution
 from agentsim.context import Failure
-from agentsim.explain import Explanation, explain, sensitivity
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
@@ -54,6 +53,7 @@ from agentsim.errors import (
     UnanswerableError,
     UnknownAddressError,
 )
+from agentsim.explain import Explanation, explain, sensitivity
 from agentsim.ingest import load_trace, load_traces
 from agentsim.interventions import (
     Intervention,
