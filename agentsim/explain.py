@@ -64,7 +64,7 @@ from agentsim.worlds import ScenarioWorld
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["Explanation", "Row", "Sensitivity", "explain", "sensitivity"]
+__all__ = ["Explanation", "Row", "Sensitivity", "explain", "sensitivity", "top_causes"]
 
 MAX_PLAYERS = 8
 """Most players :func:`explain` solves exactly (``2**k`` coalition batches of ``n`` runs)."""
@@ -335,6 +335,43 @@ def _decisive_owners(
             if any(target_matches(t, rec.address, rec.name, names) for t in targets)
         )
     return out
+
+
+def top_causes(
+    batch: Batch, k: int = 3, limit: int = 200, outcome: str = "success"
+) -> tuple[list[tuple[str, int]], int]:
+    """The tools most often the decisive error of the batch's failures: ``([(tool, count),
+    ...], failures examined)``, from at most ``limit`` failed runs (in seed order; runs
+    without traces are skipped). A cheap summary under ``agentsim run``; :func:`explain`
+    gives the full answer with intervals.
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("tc")
+    >>> a, b = sc.tool("a", p_ok=0.99), sc.tool("b", p_ok=0.5)
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     return (yield ctx.call(b, (yield ctx.call(a))))
+    >>> causes, examined = top_causes(sc.simulate(200, seed=0))
+    >>> causes[0][0], examined > 50
+    ('b', True)
+    """
+    counts: dict[str, int] = {}
+    examined = 0
+    for run in batch.runs:
+        if examined >= limit:
+            break
+        if run.outcomes.get(outcome, 1.0) or not run.has_trace:
+            continue
+        examined += 1
+        world = ScenarioWorld(run)
+        locus = decisive_error(world, outcome, game="fault")
+        if locus is None or locus.address is None:
+            name = "(no single fix)" if not run.attributes.get("crash") else "(crash)"
+        else:
+            name = next(r.name for r in run.records if r.address == locus.address)
+        counts[name] = counts.get(name, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return ranked[:k], examined
 
 
 @dataclass(frozen=True)

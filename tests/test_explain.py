@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import math
+from pathlib import Path
 
 import pytest
 
 import agentsim as asim
 from agentsim import noise
+from agentsim.cli import load_scenario
 from agentsim.errors import AttributionError
 from agentsim.explain import Explanation, Row
 from agentsim.stats import Estimate
+from tests.helpers import run_cli
 
 P = {"a": 0.9, "b": 0.7, "c": 0.8}
 
@@ -184,3 +187,30 @@ def test_sensitivity_ranks_paired_effects_against_closed_forms() -> None:
     assert list(s.to_pandas().columns) == ["change", "effect", "low", "high"]
     with pytest.raises(AttributionError, match="needs a change"):
         asim.sensitivity(_chain(p))
+
+
+def test_cli_explain_and_run_print_causes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "chain.py"
+    path.write_text(
+        "import agentsim as asim\n"
+        "scenario = asim.Scenario('cli-chain')\n"
+        "a = scenario.tool('a', p_ok=0.95)\n"
+        "b = scenario.tool('b', p_ok=0.6)\n"
+        "@scenario.agent\n"
+        "def main(ctx):\n"
+        "    return (yield ctx.call(b, (yield ctx.call(a))))\n"
+    )
+    code, out, _ = run_cli(["explain", str(path), "--runs", "300"], capsys)
+    assert code == 0
+    assert "failure rate" in out and "share" in out and "leverage" in out
+    code, out, _ = run_cli(["run", str(path), "--runs", "200", "--seed", "4"], capsys)
+    assert code == 0
+    assert "top causes of failure (decisive error" in out and "b " in out
+    line = next(x for x in out.splitlines() if x.startswith("failed runs to inspect: --seed"))
+    first = int(line.split("--seed ")[1].split(" / ")[0])
+    # the printed seed reproduces a failed run of the batch
+    batch = load_scenario(str(path)).simulate(200, seed=4)
+    assert first == next(batch.failures()).seed
+    assert load_scenario(str(path)).run(seed=first).outcomes["success"] == 0.0
