@@ -42,17 +42,20 @@ from agentsim.attribution.probability import (
 )
 from agentsim.attribution.result import Attribution
 from agentsim.calibrate import Calibration, calibrate
+from agentsim.context import Failure
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
 from agentsim.errors import (
     AgentSimError,
     AttributionError,
     InterventionError,
     ScenarioError,
+    ScenarioWarning,
     SimulationError,
     TraceFormatError,
     UnanswerableError,
     UnknownAddressError,
 )
+from agentsim.explain import Explanation, explain, sensitivity
 from agentsim.ingest import load_trace, load_traces
 from agentsim.interventions import (
     Intervention,
@@ -67,7 +70,7 @@ from agentsim.interventions import (
 )
 from agentsim.locate import locate_failure
 from agentsim.otlp import save_otlp, to_otlp
-from agentsim.run import Batch, Result, Run
+from agentsim.run import Batch, Crash, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
 from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace, save_trace
@@ -86,8 +89,11 @@ __all__ = [
     "Calibration",
     "Cause",
     "Counterfactual",
+    "Crash",
     "Effect",
     "Estimate",
+    "Explanation",
+    "Failure",
     "FiniteWorld",
     "Intervention",
     "InterventionError",
@@ -97,6 +103,7 @@ __all__ = [
     "RunDiff",
     "Scenario",
     "ScenarioError",
+    "ScenarioWarning",
     "ScenarioWorld",
     "SimulationError",
     "Span",
@@ -127,6 +134,7 @@ __all__ = [
     "dist",
     "do",
     "effect",
+    "explain",
     "first_error",
     "fix",
     "is_actual_cause",
@@ -145,6 +153,7 @@ __all__ = [
     "save_otlp",
     "save_trace",
     "scm_graph",
+    "sensitivity",
     "set_params",
     "shapley",
     "tian_pearl_bounds",

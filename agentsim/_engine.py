@@ -9,16 +9,20 @@ timeouts) and the span is recorded. Sub-agents run inline in their parent's proc
 ``parallel`` and ``first`` branches run as their own SimPy processes; a branch that loses a
 ``first`` is interrupted and its in-flight calls are recorded as cancelled.
 
-Failure behaviour: an agent that raises becomes a failed result whose error names the
-exception; a run that exceeds its scenario's ``max_steps`` is stopped (every further step
-halts) and records why; a run past its ``deadline`` is interrupted and its in-flight calls are
-recorded as unfinished.
+Failure behaviour: an agent that raises :class:`~agentsim.context.Failure` fails with its
+message (a modelled failure); an agent that raises anything else fails too, and the session
+records the first such exception as a *crash* (type, message, the scenario file and line),
+or re-raises it when asked to (``on_crash="raise"``); a run that exceeds its scenario's
+``max_steps`` is stopped (every further step halts) and records why; a run past its
+``deadline`` is interrupted and its in-flight calls are recorded as unfinished.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
+import os
+import traceback
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -26,17 +30,18 @@ import simpy
 
 from agentsim import noise as _noise
 from agentsim._gc import collect_rarely
-from agentsim.context import Context, Result, _Call, _Choose, _Group, _Spawn, _Wait
+from agentsim.context import Context, Failure, Result, _Call, _Choose, _Group, _Spawn, _Wait
 from agentsim.dist import Exponential, Fixed
 from agentsim.errors import InterventionError, ScenarioError
 from agentsim.mechanisms import FixedNoise, evaluate_call, evaluate_choice, fault_bounds
 from agentsim.noise import Noise
+from agentsim.run import Crash
 from agentsim.scenario import Agent, Tool
 
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
-__all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
+__all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute", "unyielded"]
 
 Gen = Generator[Any, Any, Any]
 
@@ -138,7 +143,9 @@ class Session:
     """The mutable state of one run inside a kernel."""
 
     __slots__ = (
+        "contexts",
         "cost",
+        "crash",
         "draw",
         "end",
         "env",
@@ -149,6 +156,7 @@ class Session:
         "kernel",
         "max_steps",
         "override",
+        "raise_crash",
         "records",
         "result",
         "scenario",
@@ -188,6 +196,9 @@ class Session:
         self.cost = 0.0
         self.stop_reason: str | None = None
         self.keep = True
+        self.contexts: list[Context] = []
+        self.crash: Crash | None = None
+        self.raise_crash = False
 
     def step(self) -> None:
         if self.halted is not None:
@@ -217,8 +228,8 @@ def _drive(ctx: Context, gen: Any) -> Gen:
             throw = None
         except StopIteration as stop:
             return stop.value, None
-        except Exception as exc:  # an agent that raises fails, it does not crash the run
-            return None, f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # an agent that raises fails; a bug is also recorded
+            return None, _raised(s, ctx.address, exc)
         try:
             if type(req) is _Call:
                 tool = req.tool
@@ -426,6 +437,44 @@ def _finish_halted(rec: Rec, now: float, cause: Any, noise: Noise | FixedNoise |
         rec.noise = noise.recorded
 
 
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _raised(s: Session, address: str, exc: Exception) -> str:
+    """The error of an agent that raised ``exc``: a :class:`Failure` is a modelled failure
+    (its message); anything else is a crash, recorded on the session (the first one) or
+    re-raised when the session was asked to."""
+    if isinstance(exc, Failure):
+        return str(exc) or "failure"
+    if s.raise_crash:
+        raise exc
+    if s.crash is None:
+        file, line = "", 0
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if not os.path.abspath(frame.filename).startswith(_PACKAGE + os.sep):
+                file, line = os.path.basename(frame.filename), frame.lineno or 0
+                break
+        s.crash = Crash(type(exc).__name__, str(exc), file, line, address)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def unyielded(s: Session) -> list[str]:
+    """Requests the session's agents created (``ctx.call(...)``) but never yielded, so never
+    made: a bug in scenario code that would otherwise pass silently. Empty for a run that
+    was stopped early (a deadline, the step budget, a cancelled branch)."""
+    if s.stop_reason is not None or s.halted is not None:
+        return []
+    created = sum(sum(c._counts.values()) for c in s.contexts)
+    if created <= s.steps:
+        return []
+    made = {r.address for r in s.records}
+    out: list[str] = []
+    for c in s.contexts:
+        for name, k in c._counts.items():
+            out.extend(a for i in range(k) if (a := f"{c.address}/{name}#{i}") not in made)
+    return out if s.keep else [f"{created - s.steps} requests"]
+
+
 def _agent_result(
     value: Any, error: str | None, address: str, latency: float, cost: float
 ) -> Result:
@@ -448,6 +497,7 @@ def _spawn(ctx: Context, req: _Spawn) -> Gen:
     if ivs is not None:
         fn = ivs.agent_function(agent, req.address, fn)
     child = Context(s, req.address, agent.name, ctx.agent_names | {agent.name})
+    s.contexts.append(child)
     rec = Rec(
         req.address,
         "agent",
@@ -464,7 +514,7 @@ def _spawn(ctx: Context, req: _Spawn) -> Gen:
         try:
             gen = fn(child, *req.args, **req.kwargs)
         except Exception as exc:
-            gen, err0 = None, f"{type(exc).__name__}: {exc}"
+            gen, err0 = None, _raised(s, req.address, exc)
         if err0 is None:
             value, error = yield from _drive(child, gen)
         else:
@@ -533,6 +583,7 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
     env = s.kernel.env
     address = f"{agent.name}#0"
     ctx = Context(s, address, agent.name, frozenset({agent.name}))
+    s.contexts.append(ctx)
     rec = Rec(address, "agent", agent.name, None, agent.name, env.now, [])
     s.records.append(rec)
     ivs = s.ivs
@@ -541,7 +592,7 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
         try:
             gen = fn(ctx, **inputs)
         except Exception as exc:
-            value, error = None, f"{type(exc).__name__}: {exc}"
+            value, error = None, _raised(s, address, exc)
         else:
             value, error = yield from _drive(ctx, gen)
         result = _agent_result(value, error, address, env.now - s.t0, ctx.cost)
@@ -580,6 +631,7 @@ def execute(
     draw: int = 0,
     record_calls: bool = True,
     per_session: list[Any] | None = None,
+    raise_crash: bool = False,
 ) -> list[Session]:
     """Simulate sessions in one environment (coupled when ``arrival_times`` is given).
 
@@ -600,6 +652,7 @@ def execute(
         ivs = interventions if per_session is None else per_session[i]
         session = Session(kernel, seed, i, times[i], ovr, draw, ivs)
         session.keep = record_calls
+        session.raise_crash = raise_crash
         sessions.append(session)
     if arrival_times is None:
         for s in sessions:

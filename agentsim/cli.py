@@ -10,6 +10,7 @@ import importlib
 import importlib.util
 import sys
 import traceback
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -25,7 +26,8 @@ from agentsim.attribution.baselines import decisive_error
 from agentsim.bench import export_whowhen, generate, parse_fault, score_files
 from agentsim.calibrate import calibrate_files
 from agentsim.counterfactuals import counterfactual
-from agentsim.errors import AgentSimError, ScenarioError
+from agentsim.errors import AgentSimError, ScenarioError, ScenarioWarning
+from agentsim.explain import explain, top_causes
 from agentsim.ingest import load_traces
 from agentsim.interventions import break_, do, repair
 from agentsim.scenario import Scenario
@@ -282,8 +284,14 @@ def run(
 ) -> None:
     """Simulate a scenario and print success, latency and cost with intervals."""
     sc = load_scenario(scenario)
-    batch = sc.simulate(runs, seed, workers=workers, keep_traces=out_file is not None)
+    with warnings.catch_warnings():  # the crash line below says it once, in place
+        warnings.simplefilter("ignore", ScenarioWarning)
+        batch = sc.simulate(runs, seed, workers=workers)
     out.print(summary_table(batch))
+    crashed = batch.crash_summary()
+    if crashed:
+        out.print(f"[red]{escape(crashed)}[/red]")
+    _print_causes(batch)
     if out_file:
         path = (
             save_trace([r.trace for r in batch], out_file)
@@ -291,6 +299,29 @@ def run(
             else save_trace(batch[0].trace, out_file)
         )
         out.print(f"wrote {len(batch)} traces to {path}")
+
+
+def _print_causes(batch: Any) -> None:
+    """Top causes of failure (decisive errors under the fault game) and a few failed seeds."""
+    causes, examined = top_causes(batch)
+    if not examined:
+        return
+    parts = ", ".join(f"{name} {count / examined:.0%}" for name, count in causes)
+    out.print(f"top causes of failure (decisive error, {examined} failed runs): {parts}")
+    seeds = [str(r.seed) for r in batch.failures()][:3]
+    out.print(f"failed runs to inspect: --seed {' / '.join(seeds)}", markup=False)
+
+
+@app.command(name="explain")
+def explain_(
+    scenario: Annotated[str, typer.Argument(help="Python file or module defining `scenario`")],
+    over: Annotated[str, typer.Option(help="tools|agents|calls")] = "tools",
+    runs: Annotated[int, typer.Option("--runs", "-n", min=1, help="number of runs")] = 2000,
+    seed: Annotated[int, typer.Option(min=0, help="batch seed")] = 0,
+    workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+) -> None:
+    """Explain a scenario's failures over its population: blame, leverage, decisive."""
+    out.print(explain(load_scenario(scenario), over=over, n=runs, seed=seed, workers=workers))
 
 
 @app.command()

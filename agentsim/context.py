@@ -31,7 +31,7 @@ from agentsim.scenario import Agent, Tool
 if TYPE_CHECKING:
     from agentsim._engine import Session
 
-__all__ = ["Context", "Result"]
+__all__ = ["Context", "Failure", "Result"]
 
 
 class Result:
@@ -84,6 +84,23 @@ class Result:
 
     def __agentsim_json__(self) -> Any:
         return self.value
+
+
+class Failure(Exception):
+    """Raise it inside an agent to model a failure: the agent's result fails with the message
+    as its error. Any other exception raised by scenario code is a *crash* (a bug in the
+    scenario), which the run records and the batch reports loudly.
+
+    >>> import agentsim as asim
+    >>> sc = asim.Scenario("fail")
+    >>> @sc.agent
+    ... def main(ctx):
+    ...     yield ctx.wait(1.0)
+    ...     raise asim.Failure("no refund possible")
+    >>> run = sc.run(seed=0)
+    >>> run.result.error, run.crash
+    ('no refund possible', None)
+    """
 
 
 class _Call:

@@ -21,6 +21,7 @@ __all__ = [
     "AttributionError",
     "InterventionError",
     "ScenarioError",
+    "ScenarioWarning",
     "SimulationError",
     "TraceFormatError",
     "UnanswerableError",
@@ -66,6 +67,12 @@ class UnanswerableError(AgentSimError):
     Raised, for example, when a trace imported from a real agent is asked what a different LLM
     reply would have led to: the trace records what happened, not the agent's program.
     """
+
+
+class ScenarioWarning(UserWarning):
+    """Scenario code did something that is almost surely a bug (it raised an exception that
+    is not a modelled failure, or created a call request it never yielded): issued once per
+    batch, with the details on each run."""
 
 
 def suggest(word: str, choices: Iterable[str], n: int = 3) -> str:

@@ -16,19 +16,21 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import inspect
 import multiprocessing as mp
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
 from agentsim._compiled import compile_interventions
-from agentsim._engine import Session, execute
+from agentsim._engine import Session, execute, unyielded
 from agentsim._gc import collect_rarely
 from agentsim.dist import as_distribution
-from agentsim.errors import ScenarioError, SimulationError
+from agentsim.errors import ScenarioError, ScenarioWarning, SimulationError
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.mechanisms import fast_ppf
 from agentsim.run import Batch, Run, RunContext
@@ -69,6 +71,16 @@ def make_run(
         attrs["coupled_sessions"] = len(context.seeds)
     if s.stop_reason:
         attrs["stopped"] = s.stop_reason
+    if s.crash is not None:
+        attrs["crash"] = s.crash.as_dict()
+    lost = unyielded(s)
+    if lost:
+        attrs["warnings"] = [
+            f"{len(lost)} call request(s) created but never yielded, so never made: "
+            + ", ".join(lost[:3])
+            + ("..." if len(lost) > 3 else "")
+            + "; write `yield ctx.call(...)` (or pass the request to ctx.parallel/ctx.first)"
+        ]
     run = Run(
         scenario=scenario,
         seed=s.seed,
@@ -91,13 +103,87 @@ def make_run(
     return run
 
 
+def check_inputs(scenario: Scenario, inputs: dict[str, Any], what: str) -> None:
+    """Refuse, before any run, entry inputs that the entry agent does not accept (a mistyped
+    option of ``simulate`` would otherwise reach the agent and fail every run)."""
+    if not inputs:
+        return
+    fn = scenario.entry.fn
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):  # a builtin or C callable: nothing to check against
+        return
+    try:
+        sig.bind(None, **inputs)
+    except TypeError as exc:
+        params = [p for p in list(sig.parameters)[1:]]
+        raise ScenarioError(
+            f"{what} got {sorted(inputs)} as inputs of the entry agent "
+            f"{scenario.entry.name}{sig}, which does not accept them ({exc}); keyword "
+            f"arguments that are not options of {what} go to the entry agent, whose inputs are "
+            f"{params or 'none'}"
+        ) from None
+
+
+def warn_scenario_bugs(batch: Batch) -> None:
+    """One warning per batch when scenario code crashed or left requests unyielded."""
+    summary = batch.crash_summary()
+    if summary:
+        warnings.warn(
+            f"{summary}; the run records each crash (run.crash, batch.crashes()); pass "
+            "on_crash='raise' to stop at the first with its traceback",
+            ScenarioWarning,
+            stacklevel=3,
+        )
+    lost = [r for r in batch.runs if r.attributes.get("warnings")]
+    if lost:
+        warnings.warn(
+            f"{len(lost)} of {len(batch.runs)} runs: {lost[0].attributes['warnings'][0]}",
+            ScenarioWarning,
+            stacklevel=3,
+        )
+
+
+def raise_first_crash(batch: Batch) -> None:
+    """Re-run the first crashed run (deterministically, in this process) so that its
+    exception propagates with its own traceback."""
+    crashed = batch.crashes()
+    if not crashed:
+        return
+    run = crashed[0]
+    ctx = run.context
+    compiled = (
+        compile_interventions(batch.scenario, run.interventions) if run.interventions else None
+    )
+    try:
+        execute(
+            batch.scenario,
+            list(ctx.seeds),
+            dict(ctx.inputs),
+            compiled,
+            arrival_times=list(ctx.arrival_times) or None,
+            raise_crash=True,
+        )
+    except Exception as exc:
+        # SimPy re-raises a process's exception as a copy caused by the original; raise the
+        # original, whose traceback leads into the scenario code
+        cause = exc.__cause__
+        raise (cause if type(cause) is type(exc) else exc) from None
+    raise SimulationError(  # pragma: no cover - the re-run raises first
+        f"run seed {run.seed} crashed ({run.crash}) but its re-run did not"
+    )
+
+
 def run_one(scenario: Scenario, seed: int, inputs: dict[str, Any], interventions: Any = ()) -> Run:
     """Simulate one run (what ``Scenario.run`` does)."""
+    check_inputs(scenario, inputs, "run()")
     ivs = as_interventions(interventions)
     compiled = compile_interventions(scenario, ivs) if ivs else None
     (s,) = execute(scenario, [seed], inputs, compiled)
     ctx = RunContext(seeds=(seed,), inputs=tuple(sorted(inputs.items())))
-    return make_run(scenario, s, ctx, ivs, keep=True)
+    run = make_run(scenario, s, ctx, ivs, keep=True)
+    warn_scenario_bugs(Batch(scenario=scenario, seed=seed, runs=[run]))
+    return run
 
 
 def simulate_seeds(
@@ -181,6 +267,7 @@ def simulate(
     progress: bool | None = None,
     interventions: Any = (),
     inputs: dict[str, Any] | None = None,
+    on_crash: str = "record",
 ) -> Batch:
     """Simulate ``n`` runs of ``scenario``.
 
@@ -202,7 +289,12 @@ def simulate(
     interventions : intervention or sequence
         Applied to every run.
     inputs : dict
-        Keyword inputs of the entry agent.
+        Keyword inputs of the entry agent (refused with a ScenarioError, before any run,
+        when the entry agent does not accept them).
+    on_crash : {"record", "raise"}
+        What to do when scenario code raises an exception that is not a modelled
+        :class:`~agentsim.context.Failure`: ``record`` it on the run (which fails; the batch
+        warns once and :meth:`Batch.crashes` lists them), or ``raise`` the first one.
 
     Examples
     --------
@@ -220,8 +312,29 @@ def simulate(
         raise ScenarioError(f"n={n!r} must be a positive integer number of runs")
     if not isinstance(workers, int) or workers < 1:
         raise ScenarioError(f"workers={workers!r} must be a positive integer")
+    if on_crash not in ("record", "raise"):
+        raise ScenarioError(f"on_crash={on_crash!r} must be 'record' or 'raise'")
     inputs = dict(inputs or {})
+    check_inputs(scenario, inputs, "simulate()")
     ivs = as_interventions(interventions)
+    batch = _simulate(scenario, n, seed, workers, keep_traces, arrivals, progress, ivs, inputs)
+    if on_crash == "raise":
+        raise_first_crash(batch)
+    warn_scenario_bugs(batch)
+    return batch
+
+
+def _simulate(
+    scenario: Scenario,
+    n: int,
+    seed: int,
+    workers: int,
+    keep_traces: bool,
+    arrivals: Any,
+    progress: bool | None,
+    ivs: tuple[Intervention, ...],
+    inputs: dict[str, Any],
+) -> Batch:
     seeds = [_noise.child_seed(seed, i) for i in range(n)]
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
     batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None)

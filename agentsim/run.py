@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Batch",
+    "Crash",
     "Result",
     "Run",
     "RunContext",
@@ -45,6 +46,43 @@ CONTINUOUS_OUTCOMES = frozenset({"latency", "cost"})
 def outcome_mean(name: str, values: Any, confidence: float = 0.95) -> Estimate:
     """Mean of outcome ``name`` over runs, with the interval its kind calls for."""
     return mean_ci(values, confidence, proportion=False if name in CONTINUOUS_OUTCOMES else None)
+
+
+@dataclass(frozen=True)
+class Crash:
+    """An exception raised by scenario code that is not a modelled failure: a bug.
+
+    The run that met it records it (and counts as failed); :meth:`Batch.crashes` lists such
+    runs and :meth:`Batch.crash_summary` says what crashed and where.
+
+    >>> str(Crash("NameError", "name 'x' is not defined", "rag.py", 17, "main#0"))
+    "NameError: name 'x' is not defined (rag.py:17)"
+    """
+
+    type: str
+    """The exception's class name."""
+    message: str
+    """The exception's message."""
+    file: str
+    """The file (base name) of the innermost scenario frame, or ``""`` when unknown."""
+    line: int
+    """Its line number (0 when unknown)."""
+    agent: str
+    """Address of the agent instance whose code raised."""
+
+    def __str__(self) -> str:
+        where = f" ({self.file}:{self.line})" if self.file else ""
+        return f"{self.type}: {self.message}{where}"
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready fields (what the run's trace records under ``attributes["crash"]``)."""
+        return {
+            "type": self.type,
+            "message": self.message,
+            "file": self.file,
+            "line": self.line,
+            "agent": self.agent,
+        }
 
 
 @dataclass(frozen=True)
@@ -142,6 +180,19 @@ class Run:
                 f"outcomes are {sorted(self.outcomes)}"
             ) from None
 
+    @property
+    def crash(self) -> Crash | None:
+        """The scenario bug this run met (the first exception raised by scenario code that
+        was not a modelled :class:`~agentsim.context.Failure`), or ``None``."""
+        c = self.attributes.get("crash")
+        return Crash(**c) if c else None
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the engine noticed about the scenario code on this run (for example, a call
+        request created but never yielded, so never made)."""
+        return list(self.attributes.get("warnings", []))
+
     def diff(self, other: Run) -> RunDiff:
         """What changed between ``other`` (usually the factual run) and this run."""
         return diff_runs(other, self)
@@ -210,6 +261,22 @@ class Batch:
     def failures(self, outcome: str = "success") -> Iterator[Run]:
         """Runs whose ``outcome`` is falsy (failed runs, by default)."""
         return (r for r in self.runs if not r.outcomes[outcome])
+
+    def crashes(self) -> list[Run]:
+        """Runs whose scenario code crashed (raised an exception that is not a modelled
+        failure); they count as failures too, but they are bugs, not outcomes."""
+        return [r for r in self.runs if r.attributes.get("crash")]
+
+    def crash_summary(self) -> str | None:
+        """One line, ``"N of M runs crashed: NameError: name 'x' is not defined (rag.py:17)"``
+        (the first crash, and how many other kinds there were), or ``None``."""
+        crashed = self.crashes()
+        if not crashed:
+            return None
+        first = crashed[0].crash
+        kinds = {str(r.crash) for r in crashed}
+        more = f" (and {len(kinds) - 1} other kinds)" if len(kinds) > 1 else ""
+        return f"{len(crashed)} of {len(self.runs)} runs crashed: {first}{more}"
 
     def where(self, predicate: Callable[[Run], bool]) -> list[Run]:
         """Runs for which ``predicate(run)`` holds."""

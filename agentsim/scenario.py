@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import inspect
 import math
 import re
 import weakref
@@ -57,6 +58,14 @@ to the call, ``noise`` gives uniforms by slot (``noise["ok"]``); it returns a di
 # (weakly held: the registry keeps nothing alive). A plain function is resolved by that name
 # only when some scenario registered it, so an ad-hoc sub-agent function is run as written.
 _AGENT_FUNCTIONS: weakref.WeakKeyDictionary[Callable[..., Any], str] = weakref.WeakKeyDictionary()
+
+
+def _is_generator_function(f: Any) -> bool:
+    """A generator function, a partial of one, or an object whose ``__call__`` is one."""
+    inner = f.fn if isinstance(f, Agent) else getattr(f, "func", f)  # functools.partial
+    call = type(inner).__dict__.get("__call__")  # a callable object's method
+    return inspect.isgeneratorfunction(inner) or inspect.isgeneratorfunction(call)
+
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
 
@@ -295,6 +304,13 @@ class Scenario:
         def register(f: Callable[..., Any]) -> Agent:
             if not callable(f):
                 raise ScenarioError(f"an agent must be a generator function, got {f!r}")
+            if not _is_generator_function(f):
+                label = getattr(f, "__name__", repr(f))
+                raise ScenarioError(
+                    f"agent {label!r} is not a generator function: an agent yields its requests "
+                    f"(`result = yield ctx.call(tool)`), and a plain function's calls would "
+                    "never be made; add `yield` before each ctx.call/ctx.spawn/ctx.wait"
+                )
             agent_name = check_name(name or f.__name__, "agent")
             self._check_free(agent_name)
             a = Agent(agent_name, f)
@@ -340,9 +356,11 @@ class Scenario:
         >>> old, new = Scenario("old"), Scenario("new")
         >>> @old.agent
         ... def helper(ctx):
+        ...     yield ctx.wait(0.0)
         ...     return "old"
         >>> @new.agent(name="helper")
         ... def helper2(ctx):
+        ...     yield ctx.wait(0.0)
         ...     return "new"
         >>> new.resolve_agent(helper) is new.agents["helper"]
         True
@@ -427,9 +445,11 @@ class Scenario:
         arrivals: Distribution | float | None = None,
         progress: bool | None = None,
         interventions: Intervention | list[Intervention] | tuple[Intervention, ...] = (),
+        on_crash: str = "record",
         **inputs: Any,
     ) -> Batch:
-        """Run ``n`` sessions; see :func:`agentsim.executor.simulate`."""
+        """Run ``n`` sessions; see :func:`agentsim.executor.simulate`. Other keyword
+        arguments are inputs of the entry agent (refused when it does not accept them)."""
         from agentsim.executor import simulate  # the allowed upward call (see Scenario.run)
 
         return simulate(
@@ -442,6 +462,7 @@ class Scenario:
             progress=progress,
             interventions=interventions,
             inputs=inputs,
+            on_crash=on_crash,
         )
 
     def params(self) -> Mapping[str, Tool]:

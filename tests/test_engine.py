@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import agentsim as asim
 from agentsim import dist
+from agentsim.errors import ScenarioWarning
 from tests.helpers import chain, support_desk
 
 
@@ -147,10 +148,13 @@ def test_an_agent_that_raises_fails_the_run_with_its_message() -> None:
         yield ctx.call(t)
         raise RuntimeError("tool output unparsable")
 
-    run = sc.run(seed=0)
+    with pytest.warns(ScenarioWarning, match="1 of 1 runs crashed: RuntimeError"):
+        run = sc.run(seed=0)
     assert run.outcomes["success"] == 0.0
     assert run.trace.span("main#0/broken#0").error == "RuntimeError: tool output unparsable"
     assert run.result.error == "RuntimeError: tool output unparsable"
+    assert run.crash is not None and run.crash.agent == "main#0/broken#0"
+    assert (run.crash.file, run.crash.type) == ("test_engine.py", "RuntimeError")
 
 
 def test_max_steps_stops_an_infinite_loop() -> None:
@@ -226,7 +230,10 @@ def test_a_mechanism_returning_a_bad_time_or_cost_fails_the_call_by_name(field, 
     def main(ctx):  # type: ignore[no-untyped-def]
         return (yield ctx.call(t))
 
-    run = sc.run(seed=0)  # the agent fails; the run and its trace are still well formed
+    # the agent fails, as a crash (a bug in scenario code); the run and its trace are still
+    # well formed
+    with pytest.warns(ScenarioWarning, match="crashed: ScenarioError"):
+        run = sc.run(seed=0)
     assert run.outcomes["success"] == 0.0
     assert f"mechanism of 't' returned {field} {bad!r}" in run.result.error
     assert math.isfinite(run.outcomes["latency"]) and math.isfinite(run.outcomes["cost"])
@@ -326,5 +333,6 @@ def test_yielding_something_else_fails_the_agent_clearly() -> None:
     def main(ctx):  # type: ignore[no-untyped-def]
         yield 3
 
-    run = sc.run(seed=0)
+    with pytest.warns(ScenarioWarning, match=r"crashed: ScenarioError: agent 'main' yielded 3"):
+        run = sc.run(seed=0)
     assert not run.result.ok and "yielded 3" in (run.result.error or "")

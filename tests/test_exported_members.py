@@ -85,6 +85,13 @@ EXPECTED = {
     "InterventionError",
     "AttributionError",
     "UnanswerableError",
+    # root causes, populations and loud scenario bugs
+    "Failure",
+    "Crash",
+    "ScenarioWarning",
+    "explain",
+    "Explanation",
+    "sensitivity",
 }
 
 

@@ -54,6 +54,7 @@ LAYER_OF = {
     "agentsim.calibrate": "calibrate",
     "agentsim": "face",
     "agentsim.counterfactuals": "face",
+    "agentsim.explain": "face",
     "agentsim.locate": "face",
     "agentsim.validate": "face",
     "agentsim.cli": "face",

@@ -3,7 +3,10 @@ everything else as written."""
 
 from __future__ import annotations
 
+import pytest
+
 import agentsim as asim
+from agentsim.errors import ScenarioWarning
 
 
 def _broken_search() -> tuple[asim.Scenario, asim.Tool]:
@@ -131,7 +134,10 @@ def test_an_ad_hoc_tool_cannot_bring_its_own_capacity_to_a_shared_pool() -> None
         yield ctx.call(search)
         return (yield ctx.call(wide))
 
-    run = sc.run(seed=0)  # the agent fails by name; the run and its trace stay well formed
+    # the agent fails by name (a crash: a bug in the scenario); the run and its trace stay
+    # well formed
+    with pytest.warns(ScenarioWarning, match=r"crashed: ScenarioError.*\(test_resolution.py:\d+\)"):
+        run = sc.run(seed=0)
     assert run.outcomes["success"] == 0.0
     assert "asks for capacity 4" in str(run.result.error)
     assert [s.address for s in run.trace.calls()] == ["main#0/search#0"]

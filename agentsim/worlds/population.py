@@ -18,6 +18,7 @@ import numpy as np
 from agentsim.errors import ScenarioError
 from agentsim.executor import simulate
 from agentsim.interventions import Intervention, as_interventions
+from agentsim.run import Batch
 from agentsim.worlds.scenario import ScenarioWorld
 
 if TYPE_CHECKING:
@@ -55,6 +56,7 @@ class PopulationWorld:
         *,
         workers: int = 1,
         inputs: dict[str, Any] | None = None,
+        base: Sequence[Intervention] = (),
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ScenarioError(f"n={n!r} must be a positive integer number of runs")
@@ -63,6 +65,9 @@ class PopulationWorld:
         self.seed = seed
         self.workers = workers
         self.inputs = dict(inputs or {})
+        self.base = as_interventions(list(base))
+        """Interventions every query starts from (a planted fault, a batch's own)."""
+        self._factual: Batch | None = None
         self.evaluations = 0
         self._cache: dict[tuple[tuple[Intervention, ...], str], np.ndarray] = {}
 
@@ -75,7 +80,7 @@ class PopulationWorld:
         self, interventions: Sequence[Intervention] = (), outcome: str = "success"
     ) -> np.ndarray:
         """Outcome ``outcome`` of every run under ``interventions``, in seed order."""
-        ivs = as_interventions(list(interventions))
+        ivs = self.base + as_interventions(list(interventions))
         key = (ivs, outcome)
         hit = self._cache.get(key)
         if hit is None:
@@ -115,16 +120,22 @@ class PopulationWorld:
             "belong to one run (pass a Run)"
         )
 
+    def factual_batch(self) -> Batch:
+        """The population's runs under its base interventions, with their records (cached)."""
+        if self._factual is None:
+            self._factual = simulate(
+                self.scenario,
+                self.n,
+                self.seed,
+                workers=self.workers,
+                progress=False,
+                interventions=self.base,
+                inputs=self.inputs,
+            )
+            self.evaluations += 1
+        return self._factual
+
     def units(self) -> Iterator[ScenarioWorld]:
         """Each run of the population as its own world (exact per-run counterfactuals), in
         seed order."""
-        batch = simulate(
-            self.scenario,
-            self.n,
-            self.seed,
-            workers=self.workers,
-            progress=False,
-            inputs=self.inputs,
-        )
-        self.evaluations += 1
-        return (ScenarioWorld(run) for run in batch.runs)
+        return (ScenarioWorld(run) for run in self.factual_batch().runs)
