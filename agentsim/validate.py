@@ -50,6 +50,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentsim.calibrate import twin_locus
 from agentsim.errors import AttributionError, TraceFormatError
 from agentsim.trace import Trace
 
@@ -335,6 +336,7 @@ def validate(
     against: Any = None,
     k: int = 3,
     world_method: str = "decisive",
+    twin: Any = None,
 ) -> Validation:
     """Score attribution claims against the engine's answer, annotations or other claims.
 
@@ -352,6 +354,10 @@ def validate(
     world_method : {"decisive", "annotation"}
         The reference when ``against`` is None: :func:`~agentsim.locate.locate_failure`, or
         the log's own labels.
+    twin : Calibration, optional
+        Score real traces against a calibrated twin instead: the reference is the decisive
+        error most twin runs matched to the trace blame
+        (:func:`agentsim.calibrate.twin_locus`).
 
     Returns
     -------
@@ -402,6 +408,9 @@ def validate(
                 continue
             ref_agent, ref_ranked = _parse(other, steps)
             ref_step = ref_ranked[0] if ref_ranked else None
+        elif twin is not None:
+            loc = twin_locus(twin, getattr(obj, "trace", obj))
+            ref_agent, ref_step = loc.agent, loc.step
         else:
             ref_agent, ref_step = _reference(obj, world_method)
         notes: list[str] = []
