@@ -53,6 +53,7 @@ from typing import Any
 from agentsim.attribution.actual_cause import is_actual_cause
 from agentsim.attribution.api import shapley
 from agentsim.attribution.baselines import steps_of
+from agentsim.calibrate import twin_locus
 from agentsim.errors import AttributionError, TraceFormatError
 from agentsim.ingest import load_traces
 from agentsim.interventions import repair
@@ -328,6 +329,7 @@ def validate(
     against: Any = None,
     k: int = 3,
     world_method: str = "decisive",
+    twin: Any = None,
 ) -> Validation:
     """Score attribution claims against the engine's answer, annotations or other claims.
 
@@ -345,6 +347,10 @@ def validate(
     world_method : {"decisive", "annotation"}
         The reference when ``against`` is None: :func:`~agentsim.locate.locate_failure`, or
         the log's own labels.
+    twin : Calibration, optional
+        Score real traces against a calibrated twin instead: the reference is the decisive
+        error most twin runs matched to the trace blame
+        (:func:`agentsim.calibrate.twin_locus`).
 
     Returns
     -------
@@ -393,6 +399,9 @@ def validate(
                 continue
             ref_agent, ref_ranked = _parse(other, steps)
             ref_step = ref_ranked[0] if ref_ranked else None
+        elif twin is not None:
+            loc = twin_locus(twin, getattr(obj, "trace", obj))
+            ref_agent, ref_step = loc.agent, loc.step
         else:
             ref_agent, ref_step = _reference(obj, world_method)
         notes: list[str] = []

@@ -14,6 +14,7 @@ from agentsim.calibrate._check import CheckLine, FitCheck, check_fit
 from agentsim.calibrate._corpus import strip_otlp
 from agentsim.calibrate._files import CalibrationRun, calibrate_files, iter_traces
 from agentsim.calibrate._fit import LatencyFit
+from agentsim.calibrate._match import TwinLocus, twin_locus
 from agentsim.calibrate._result import Calibration, ToolParams
 
 __all__ = [
@@ -23,9 +24,11 @@ __all__ = [
     "FitCheck",
     "LatencyFit",
     "ToolParams",
+    "TwinLocus",
     "calibrate",
     "calibrate_files",
     "check_fit",
     "iter_traces",
     "strip_otlp",
+    "twin_locus",
 ]

@@ -80,9 +80,15 @@ def _dependencies(
     notes: list[str],
 ) -> None:
     """Choose each call site's parent and add its calls' evidence to ``ev``."""
-    n_inst = len(st.instances)
-    status = [[True if step is None else step.ok for step in row] for row in st.aligned]
     inputs = [input_ok.get(id(inst), True) for inst in st.instances]
+    # A step an instance skipped passes its input through (as the twin's skip does).
+    status: list[list[bool]] = []
+    for r, row in enumerate(st.aligned):
+        carried = inputs[r]
+        status.append([])
+        for step in row:
+            carried = carried if step is None else step.ok
+            status[-1].append(carried)
     # The natural input of each position (what the workflow feeds it), per instance; it is
     # also what a sub-agent spawned there receives as its own input.
     for r, row in enumerate(st.aligned):
@@ -127,7 +133,6 @@ def _dependencies(
                     f"{label} at step {pos} of {st.agent} fails after step {choice.parent}, "
                     f"but a workflow feeds it {natural}; the twin uses {natural}"
                 )
-    del n_inst
 
 
 def _leaf(
@@ -136,9 +141,10 @@ def _leaf(
     stack: tuple[str, ...],
     st: AgentStructure,
     names: dict[str, str],
+    extra: dict[str, dict[str, Any]],
 ) -> wf.Flow:
     if st.kinds.get(label) == "agent" and label in structures and label not in stack:
-        flow = wf.subagent(names[label], _body(label, structures, (*stack, label), names))
+        flow = wf.subagent(names[label], _body(label, structures, (*stack, label), names, extra))
     else:
         flow = wf.call(label)
     n = st.retries.get(label, 0)
@@ -150,29 +156,57 @@ def _body(
     structures: dict[str, AgentStructure],
     stack: tuple[str, ...],
     names: dict[str, str],
+    extra: dict[str, dict[str, Any]],
 ) -> wf.Flow:
     st = structures[agent]
     steps: list[wf.Flow] = []
-    for key in st.order:
+    for pos, key in enumerate(st.order):
         if key in st.parallel:
             branches = []
             for label in st.parallel[key]:
-                leaf = _leaf(label, structures, stack, st, names)
+                leaf = _leaf(label, structures, stack, st, names, extra)
                 if isinstance(leaf, wf.Retry):
                     leaf = leaf.step  # a par branch cannot retry; its retries are reported
                 branches.append(leaf)
-            steps.append(wf.par(*branches))
-            continue
-        chain = [
-            _leaf(label, structures, stack, st, names) for label in [key, *st.backups.get(key, [])]
-        ]
-        flow = chain[-1]
-        for primary in reversed(chain[:-1]):
-            flow = wf.fallback(primary, flow)
+            flow: wf.Flow = wf.par(*branches)
+        else:
+            labels = [key, *st.backups.get(key, [])]
+            chain = [_leaf(label, structures, stack, st, names, extra) for label in labels]
+            flow = chain[-1]
+            for primary in reversed(chain[:-1]):
+                flow = wf.fallback(primary, flow)
+        if key in st.optional:
+            flow = _optional(agent, st, pos, key, flow, extra)
         steps.append(flow)
     if not steps:
         return wf.call(f"{agent}.work")
     return steps[0] if len(steps) == 1 else wf.seq(*steps)
+
+
+def _optional(
+    agent: str,
+    st: AgentStructure,
+    pos: int,
+    key: str,
+    flow: wf.Flow,
+    extra: dict[str, dict[str, Any]],
+) -> wf.Flow:
+    """A step some instances skip: a routing decision between running it and a skip.
+
+    The decision belongs to the model called just before, when there is one (an LLM choosing
+    whether to call a tool), else to the agent. The skip is an instantaneous pass-through
+    call (``p_ok = 1``, ``p_recover = 0``: its output is ok exactly when its input is), so
+    what follows sees the same input as if the step had not been there.
+    """
+    prev = st.order[pos - 1] if pos else None
+    owner = prev if prev is not None and st.kinds.get(prev) == "llm" else agent
+    router, skip = f"{owner}.route", f"{key}.skip"
+    if key in st.parallel:  # a parallel group's key is not a name
+        skip = f"{agent}.step{pos}.skip"
+    extra[router] = {"p_ok": 1.0, "latency": 0.0, "kind": "llm"}
+    extra[skip] = {"p_ok": 1.0, "p_recover": 0.0, "latency": 0.0}
+    frac = st.optional[key]
+    return wf.choose(router, {"run": (frac, flow), "skip": (1.0 - frac, wf.call(skip))})
 
 
 def calibrate(
@@ -308,7 +342,7 @@ def calibrate(
     extra: dict[str, dict[str, Any]] = {}
     if len(root_names) == 1:
         root_agent = next(iter(root_names))
-        flow = _body(root_agent, structures, (root_agent,), names)
+        flow = _body(root_agent, structures, (root_agent,), names, extra)
     else:
         # Runs of several root agents: the twin picks one per run with the corpus's
         # frequencies (a Categorical routing choice), then runs it as a sub-agent.
@@ -316,7 +350,10 @@ def calibrate(
         flow = wf.choose(
             ROUTER,
             {
-                name: (float(k), wf.subagent(names[name], _body(name, structures, (name,), names)))
+                name: (
+                    float(k),
+                    wf.subagent(names[name], _body(name, structures, (name,), names, extra)),
+                )
                 for name, k in sorted(root_names.items())
             },
         )
@@ -339,7 +376,8 @@ def calibrate(
     for agent, st in structures.items():
         for key, frac in st.optional.items():
             notes.append(
-                f"step {key!r} of {agent!r} ran in {frac:.0%} of instances; the twin always runs it"
+                f"step {key!r} of {agent!r} ran in {frac:.0%} of instances; the twin runs it "
+                "with that probability (a routing choice)"
             )
         if st.unexplained:
             notes.append(

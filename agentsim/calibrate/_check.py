@@ -235,7 +235,8 @@ def check_fit(
                 quantile_ci(sim.latency, p),
             )
         )
-    for tool in sorted(set(obs.tool_ok) | set(sim.tool_ok)):
+    # The twin's own routing decisions and skips have no counterpart in the traces.
+    for tool in sorted(set(obs.tool_ok) | set(cal.params)):
         lines.append(
             CheckLine(
                 f"{tool} error rate",

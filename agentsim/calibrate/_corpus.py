@@ -67,6 +67,8 @@ class Call:
     """Total tokens the call reports (0 when none)."""
     child: Instance | None = None
     """The sub-agent's own instance, for ``kind == "agent"``."""
+    address: str = ""
+    """The span's address in its trace."""
 
     @property
     def duration(self) -> float:
@@ -149,18 +151,46 @@ def read_instance(trace: Trace) -> Instance:
 def _calls_of(span: Span, children: Mapping[str | None, list[Span]]) -> Iterator[Call]:
     if span.kind in _CALL_KINDS:
         kind = "tool" if span.kind == "tool" else "llm"
-        yield Call(_label(span), kind, span.start, span.end, span.ok, span.cost, _tokens(span))
+        yield Call(
+            _label(span),
+            kind,
+            span.start,
+            span.end,
+            span.ok,
+            span.cost,
+            _tokens(span),
+            address=span.address,
+        )
         return
     if span.kind == "agent":
         child = _instance(span, _label(span), children)
-        yield Call(child.agent, "agent", span.start, span.end, span.ok, child.cost(), 0, child)
+        yield Call(
+            child.agent,
+            "agent",
+            span.start,
+            span.end,
+            span.ok,
+            child.cost(),
+            0,
+            child,
+            span.address,
+        )
         return
     if span.kind == "wait":
         return
     kids = children.get(span.address, [])
     if not kids:
         # A leaf of another kind (a step, a framework span): work the agent did, as a tool.
-        yield Call(_label(span), "tool", span.start, span.end, span.ok, span.cost, _tokens(span))
+        yield Call(
+            _label(span),
+            "tool",
+            span.start,
+            span.end,
+            span.ok,
+            span.cost,
+            _tokens(span),
+            address=span.address,
+        )
         return
     for kid in sorted(kids, key=lambda s: s.start):
         yield from _calls_of(kid, children)

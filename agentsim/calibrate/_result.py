@@ -99,6 +99,8 @@ class Calibration:
     """Per agent: order, retries, backups, parallel groups, optional steps, sequences seen."""
     notes: list[str] = field(default_factory=list)
     """What the twin approximates or leaves out, in words."""
+    memo: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
+    """Work derived from the twin and reused (the matched runs of ``twin_locus``)."""
 
     def tools(self) -> dict[str, dict[str, Any]]:
         """Tool name -> parameters, as :func:`agentsim.workflow.scenario` takes them."""

@@ -58,10 +58,6 @@ class Step:
             return all(p[-1].ok for p in self.parts)
         return self.parts[-1][-1].ok
 
-    @property
-    def failed_at_end(self) -> bool:
-        return not self.ok
-
 
 @dataclass
 class AgentStructure:
@@ -235,10 +231,9 @@ def infer_structure(agent: str, instances: Sequence[Instance]) -> AgentStructure
                 if not step.parallel:
                     attempts[label] = max(attempts[label], len(part))
                 st.kinds.setdefault(label, part[0].kind)
-        for steps_all in (steps,):
-            for s in steps_all:
-                for label, part in zip(s.labels, s.parts, strict=True):
-                    st.kinds.setdefault(label, part[0].kind)
+        for s in steps:  # unaligned steps name kinds too
+            for label, part in zip(s.labels, s.parts, strict=True):
+                st.kinds.setdefault(label, part[0].kind)
     st.retries = {label: n - 1 for label, n in attempts.items() if n > 1}
     total = max(len(instances), 1)
     st.optional = {k: present[k] / total for k in order if present[k] < len(instances)}

@@ -17,6 +17,9 @@ from agentsim import workflow as wf
 from agentsim.calibrate import Calibration, calibrate
 from tests.calibrate.conftest import FLOW, TOOLS
 
+# The 3,000-run corpus takes about 15 s to simulate, export and read back.
+pytestmark = pytest.mark.slow
+
 TRUTH = wf.scenario(FLOW, TOOLS)
 
 
@@ -67,7 +70,6 @@ def test_mechanisms_are_recovered(twin: Calibration) -> None:
     assert twin.params["fetch"].cost == pytest.approx(0.01)
 
 
-@pytest.mark.slow
 def test_success_and_effects_match_the_generating_scenario(twin: Calibration) -> None:
     for iv in (asim.set_params("search", p_ok=0.95), asim.set_params("fetch", p_ok=0.2)):
         truth = asim.effect(TRUTH, [iv], n=4000, seed=7)

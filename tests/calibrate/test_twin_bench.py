@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 import agentsim as asim
 from agentsim import workflow as wf
 from agentsim.bench import export_whowhen, generate, load_whowhen, locate, score
@@ -13,7 +11,6 @@ from agentsim.calibrate import calibrate
 from tests.calibrate.conftest import FLOW, TOOLS
 
 
-@pytest.mark.slow
 def test_plant_a_fault_in_the_twin_and_score_judges(tmp_path: Path) -> None:
     truth = wf.scenario(FLOW, TOOLS)
     twin = calibrate([r.trace for r in truth.simulate(n=800, seed=5)]).scenario

@@ -1,13 +1,14 @@
 """Calibration recovers random workflows (hypothesis) from their stripped OTLP exports.
 
 Each example draws a workflow of two to four steps over distinct tools (a call, a retried
-call, a fallback, a parallel pair), simulates a corpus, exports it as OTLP without any
-``agentsim.*`` attribute, reads it back and calibrates. The twin must have the generating
-structure exactly (retry limits, fallbacks, parallel groups), and its parameters, its success
-probability and an interventional effect must agree with the truth within what the
-parameters' posterior intervals allow. Success probabilities and effects come from the
-analytic oracle on both sides (a twin is a workflow), so no simulation noise enters the
-comparison; the bound propagates each tool's p_ok interval through the oracle.
+call, a fallback, a parallel pair, a sub-agent of two calls), simulates a corpus, exports it
+as OTLP without any ``agentsim.*`` attribute, reads it back and calibrates. The twin must
+have the generating structure exactly (retry limits, fallbacks, parallel groups,
+sub-agents), and its parameters, its success probability and an interventional effect must
+agree with the truth within what the parameters' posterior intervals allow. Success
+probabilities and effects come from the analytic oracle on both sides (a twin is a
+workflow), so no simulation noise enters the comparison; the bound propagates each tool's
+p_ok interval through the oracle.
 """
 
 from __future__ import annotations
@@ -32,9 +33,12 @@ TOOL_NAMES = ("t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7")
 
 @st.composite
 def step_flows(draw: Any, names: list[str]) -> wf.Flow:
-    kind = draw(st.sampled_from(["call", "retry", "fallback", "par"]))
+    kind = draw(st.sampled_from(["call", "retry", "fallback", "par", "subagent"]))
     if kind == "call":
         return wf.call(names.pop())
+    if kind == "subagent":
+        first = names.pop()
+        return wf.subagent(f"helper_{first}", wf.seq(wf.call(first), wf.call(names.pop())))
     if kind == "retry":
         return wf.retry(wf.call(names.pop()), n=draw(st.integers(1, 2)))
     if kind == "fallback":
