@@ -72,6 +72,7 @@ from agentsim.structural import StructuralModel
 from agentsim.trace import Span, Trace, save_trace
 from agentsim.tracemodel import TraceWorld
 from agentsim.validate import Validation, validate
+from agentsim.views import report
 from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
 
 __version__ = "0.1.0"
@@ -136,6 +137,7 @@ __all__ = [
     "probability_of_sufficiency",
     "repair",
     "replace",
+    "report",
     "resample",
     "responsibility",
     "save_otlp",

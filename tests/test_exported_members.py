@@ -72,6 +72,8 @@ EXPECTED = {
     "locate_failure",
     "validate",
     "Validation",
+    # what a person sees
+    "report",
     # errors
     "AgentSimError",
     "ScenarioError",
