@@ -11,8 +11,11 @@ import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+from rich.table import Table
 from rich.text import Text
 
+from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace
 
 __all__ = [
@@ -20,8 +23,11 @@ __all__ = [
     "clean",
     "human_time",
     "local_name",
+    "outcomes_line",
     "plural",
     "span_status",
+    "summary_rows",
+    "summary_table",
     "tree_lines",
     "tree_rows",
 ]
@@ -69,8 +75,8 @@ def plural(n: int, word: str, words: str | None = None) -> str:
 def human_time(seconds: float) -> str:
     """A duration as a person reads it: ``340 ms``, ``1.2 s``, ``2 min 5 s``.
 
-    >>> [human_time(x) for x in (0, 0.00042, 0.34, 1.234, 12.34, 125.0, float("nan"))]
-    ['0 s', '0.42 ms', '340 ms', '1.23 s', '12.3 s', '2 min 5 s', 'nan']
+    >>> [human_time(x) for x in (0, 0.0000042, 0.0042, 0.34, 1.234, 12.34, 125.0)]
+    ['0 s', '4.2 µs', '4.2 ms', '340 ms', '1.23 s', '12.3 s', '2 min 5 s']
     """
     if not math.isfinite(seconds):
         return str(seconds)
@@ -78,6 +84,8 @@ def human_time(seconds: float) -> str:
     s = abs(seconds)
     if s == 0:
         return "0 s"
+    if s < 0.001:
+        return f"{sign}{s * 1e6:.3g} µs"
     if s < 1:
         ms = s * 1000
         return f"{sign}{ms:.3g} ms" if ms < 100 else f"{sign}{ms:.0f} ms"
@@ -236,18 +244,18 @@ def _span_lines(span: Span, guide: str, cont: str, width: int) -> list[Text]:
     tail = f"  {span.kind}  {status}  {human_time(span.duration)}{extra}"
     name = clean(local_name(span))
     room = max(width - len(guide) - len(tail), 8)
-    chunks = [name[i : i + room] for i in range(0, len(name), room)] or [""]
+    first_chunk, rest = _split_name(name, room)
     lines: list[Text] = []
     first = Text(guide, style="dim")
-    first.append(chunks[0], style="bold" if span.kind == "agent" else "")
+    first.append(first_chunk, style="bold" if span.kind == "agent" else "")
     first.append(f"  {span.kind}", style="dim")
     first.append(f"  {status}", style=_STYLE.get(status, ""))
     first.append(f"  {human_time(span.duration)}{extra}")
     lines.append(first)
     cont_room = max(width - len(cont), 8)
-    for chunk in chunks[1:]:
-        for i in range(0, len(chunk), cont_room):
-            lines.append(Text(cont, style="dim") + Text(chunk[i : i + cont_room]))
+    while rest:
+        chunk, rest = _split_name(rest, cont_room)
+        lines.append(Text(cont, style="dim") + Text(chunk))
     if value:
         lines.append(Text(cont, style="dim") + Text(_shorten(value.strip(), cont_room)))
     if not span.ok and span.error:
@@ -256,6 +264,19 @@ def _span_lines(span: Span, guide: str, cont: str, width: int) -> list[Text]:
             + Text(_shorten("error: " + clean(" ".join(span.error.split())), cont_room), "red")
         )
     return lines
+
+
+def _split_name(name: str, room: int) -> tuple[str, str]:
+    """``name`` cut to ``room`` columns, after a ``.``, ``/`` or ``_`` when one is near the end.
+
+    >>> _split_name("a2a.server.events.EventQueue", 20)
+    ('a2a.server.events.', 'EventQueue')
+    """
+    if len(name) <= room:
+        return name, ""
+    cut = max(name.rfind(sep, 0, room) for sep in "./_")
+    at = cut + 1 if cut >= room // 2 else room
+    return name[:at], name[at:]
 
 
 def _shorten(text: str, room: int) -> str:
@@ -303,3 +324,48 @@ def attribution_lines(
         lines.append(f"  {plural(len(zero), 'player')} with value 0 hidden (--all shows them)")
     lines.extend(clean(f"  note: {n}") for n in attribution.notes)
     return lines
+
+
+def summary_rows(batch: Any) -> list[tuple[str, Estimate, str, tuple[float, float] | None]]:
+    """``(label, estimate, unit, (p50, p95) or None)`` for a batch's summary."""
+    rows: list[tuple[str, Estimate, str, tuple[float, float] | None]] = [
+        ("success rate", batch.rate("success"), "", None)
+    ]
+    for name, unit in (("latency", "s"), ("cost", "")):
+        p50, p95 = np.percentile(batch.values(name), [50, 95]) if len(batch) else (0.0, 0.0)
+        rows.append((f"{name} (mean)", batch.mean(name), unit, (float(p50), float(p95))))
+    rows.extend((f"{name} (mean)", batch.mean(name), "", None) for name in batch.scenario.outcomes)
+    return rows
+
+
+def summary_table(batch: Any) -> Table:
+    """Success rate, latency and cost of a batch, with 95% intervals."""
+    t = Table(title=clean(f"{batch.scenario.name}: {len(batch)} runs (seed {batch.seed})"))
+    t.add_column("outcome")
+    t.add_column("estimate", justify="right")
+    t.add_column("95% interval", justify="right")
+    t.add_column("p50 / p95", justify="right")
+    for label, est, unit, spread in summary_rows(batch):
+        fmt = human_time if unit == "s" else (lambda x: f"{x:.3f}")
+        t.add_row(
+            Text(clean(label)),
+            fmt(est.value),
+            Text(f"[{fmt(est.low)}, {fmt(est.high)}]"),
+            "" if spread is None else f"{fmt(spread[0])} / {fmt(spread[1])}",
+        )
+    return t
+
+
+def outcomes_line(title: str, outcomes: dict[str, Any]) -> Text:
+    """``title: success=0, latency=1.2 s, ...`` as one line of text."""
+    parts = []
+    for k, v in outcomes.items():
+        if k == "latency" and isinstance(v, int | float):
+            parts.append(f"{k}={human_time(float(v))}")
+        elif isinstance(v, float):
+            parts.append(f"{k}={v:.4g}")
+        else:
+            parts.append(f"{k}={v}")
+    line = Text(clean(title), style="bold")
+    line.append(": " + clean(", ".join(parts)))
+    return line
