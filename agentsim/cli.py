@@ -411,8 +411,8 @@ def validate_cmd(
         raise UserError(f"folder {target!r} holds no trace file (.json, .jsonl, .ndjson)")
     if not Path(claims).is_file():
         raise UserError(f"claims file {claims!r} does not exist")
-    mine = guard_read("claims file", claims, load_claims, claims)
-    other = guard_read("claims file", against, load_claims, against) if against else None
+    mine = guard_read(f"claims file {claims!r}", load_claims, claims)
+    other = guard_read(f"claims file {against!r}", load_claims, against) if against else None
     result = validate(target, mine, against=other, k=k, world_method=reference.value)
     if as_json:
         emit_json(result.to_dict())
@@ -459,7 +459,8 @@ def bench_score(
     for path in (predictions, labels):
         if not Path(path).exists():
             raise UserError(f"{path!r} does not exist")
-    result = guard_read("predictions or labels", labels, score_files, predictions, labels)
+    subject = f"predictions {predictions!r} or labels {labels!r}"
+    result = guard_read(subject, score_files, predictions, labels)
     if result.n == 0:
         raise UserError(f"no labelled item to score in {labels!r} (matched to {predictions!r})")
     if as_json:
@@ -530,6 +531,8 @@ def main(argv: list[str] | None = None) -> None:
     except RecursionError:
         print("agentsim: error: input nested too deeply to process", file=sys.stderr)
         sys.exit(2)
+    if code == 130:  # typer turns Ctrl-C into exit status 130 without a word
+        print("agentsim: interrupted", file=sys.stderr)
     if isinstance(code, int) and code:
         sys.exit(code)
 

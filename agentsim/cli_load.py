@@ -155,16 +155,16 @@ def load_trace(path: str, fmt: str | None = None, index: int = 0) -> Any:
     return traces[index]
 
 
-def guard_read(what: str, path: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
+def guard_read(subject: str, fn: Any, *args: Any, **kwargs: Any) -> Any:
     """``fn(*args, **kwargs)``; JSON nested too deeply or bytes that are not UTF-8 become
-    one-line errors naming ``path``."""
+    one-line errors naming ``subject`` (such as ``"claims file 'c.json'"``)."""
     try:
         return fn(*args, **kwargs)
     except RecursionError:
         raise UserError(
-            f"{what} {path!r} is nested too deeply to read; give a flatter JSON file"
+            f"{subject} is nested too deeply to read; give a flatter JSON file"
         ) from None
     except UnicodeDecodeError as exc:
         raise UserError(
-            f"{what} {path!r} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON"
+            f"{subject} is not UTF-8 text (byte {exc.start}); save it as UTF-8 JSON"
         ) from None
