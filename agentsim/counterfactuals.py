@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
 from agentsim._apply import compile_interventions
+from agentsim._display import html_of
 from agentsim.errors import UnknownAddressError, suggest
 from agentsim.interventions import Intervention, as_interventions, is_pattern
 from agentsim.parallel import make_run
@@ -202,6 +203,10 @@ class Counterfactual:
     interventions: tuple[Intervention, ...]
     unaligned: tuple[str, ...] = ()
 
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
+
     def __repr__(self) -> str:
         outs = ", ".join(f"{k}={v}" for k, v in self.outcomes.items())
         return f"Counterfactual({outs}, samples={len(self.samples)})"
@@ -307,6 +312,10 @@ class Effect:
     n: int
     paired: bool = True
     interventions: tuple[str, ...] = ()
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __str__(self) -> str:
         how = "paired" if self.paired else "unpaired"

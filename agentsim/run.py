@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim._display import html_of
 from agentsim.errors import AgentSimError, suggest
 from agentsim.stats import Estimate, mean_ci, wilson
 
@@ -195,6 +196,10 @@ class Run:
         self._records = None
         self._trace = None
 
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
+
     def __repr__(self) -> str:
         iv = f", interventions={len(self.interventions)}" if self.interventions else ""
         outs = ", ".join(f"{k}={v:.4g}" for k, v in self.outcomes.items())
@@ -257,6 +262,10 @@ class Batch:
 
         rows = [{"seed": r.seed, **r.outcomes, "error": r.result.error} for r in self.runs]
         return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __repr__(self) -> str:
         return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed})"

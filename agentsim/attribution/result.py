@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from agentsim._display import html_of
 from agentsim.errors import AttributionError, suggest
 
 if TYPE_CHECKING:
@@ -221,6 +222,10 @@ class Attribution(BaseModel):
         if not self.exact and self.confidence is not None:
             parts.append(f"{self.confidence:.0%} intervals")
         return "; ".join(parts)
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __str__(self) -> str:
         width = max([len(p) for p in self.values] + [6])

@@ -3,6 +3,7 @@ and the rich HTML shown by objects in notebooks (``_repr_html_``)."""
 
 from __future__ import annotations
 
+from agentsim.views import snippets as snippets  # registers the notebook renderers
 from agentsim.views.page import render, report
 
 __all__ = ["render", "report"]

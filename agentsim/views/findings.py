@@ -42,7 +42,7 @@ class RunFindings:
     """Address of the root cause (the decisive error, else the largest Shapley value)."""
     root_evidence: str = ""
     casualties: list[str] = field(default_factory=list)
-    """Failed spans downstream of the root cause in the causal graph."""
+    """Failed spans its failure reached through results (inputs, and calls to their agent)."""
     by_call: Attribution | None = None
     by_agent: Attribution | None = None
     fix_label: str = ""
@@ -154,10 +154,20 @@ def find_run(obj: Run | Trace, title: str | None = None) -> RunFindings:
 
 
 def _descendants(found: RunFindings) -> set[str]:
+    """Spans the root cause's failure can reach through results: data edges (its result was
+    an input) and a call's edge to its own agent instance (the agent's result is computed from
+    its calls). Control edges between siblings are left out: a call issued after the root
+    cause in the same agent did not receive its result, so its failure is its own."""
     g: nx.DiGraph = found.graph
     if found.root not in g:
         return set()
-    return set(nx.descendants(g, found.root)) - {OUTCOME}
+    parent = {s.address: s.parent for s in found.trace.spans}
+    flows = nx.DiGraph(
+        (u, v) for u, v, kinds in g.edges(data="kinds") if "data" in kinds or parent.get(u) == v
+    )
+    if found.root not in flows:
+        return set()
+    return set(nx.descendants(flows, found.root)) - {OUTCOME}
 
 
 def find_batch(batch: Batch, *, explain_over: str = "tools") -> BatchFindings:
