@@ -16,7 +16,9 @@ import networkx as nx
 from agentsim.attribution.result import Attribution
 from agentsim.errors import AgentSimError
 from agentsim.scm import OUTCOME
-from agentsim.views.findings import BatchFindings, RunFindings
+from agentsim.run import Batch, Run
+from agentsim.trace import Trace
+from agentsim.views.findings import BatchFindings, RunFindings, find_batch, find_run
 from agentsim.views.terminal import clean, human_time, local_name, span_status, tree_rows
 
 try:  # optional: only the report and the notebook charts need it
@@ -96,13 +98,20 @@ def _hover(span: Any, category: str) -> str:
     return "<br>".join(lines)
 
 
-def waterfall(found: RunFindings) -> Any:
+def _run_findings(obj: RunFindings | Run | Trace) -> RunFindings:
+    return obj if isinstance(obj, RunFindings) else find_run(obj)
+
+
+def waterfall(found: RunFindings | Run | Trace) -> Any:
     """One bar per span, nested under its agent, coloured by role in the failure.
+
+    ``found`` is a run, a trace, or their :class:`~agentsim.views.findings.RunFindings`.
 
     The root cause is red, its casualties orange, other failures purple; timeouts are hatched.
     Hovering a bar shows the span's address, status, times, error and attributes.
     """
     go_ = require_plotly()
+    found = _run_findings(found)
     rows = tree_rows(found.trace)
     end = max((s.end for s, _ in rows), default=1.0) or 1.0
     names = []
@@ -202,9 +211,11 @@ def attribution_chart(attribution: Attribution, title: str, *, top: int = 15) ->
     return fig
 
 
-def batch_chart(found: BatchFindings) -> Any:
+def batch_chart(found: BatchFindings | Batch) -> Any:
     """Success rate, mean latency and mean cost with 95% intervals, and the latency spread."""
     go_ = require_plotly()
+    if isinstance(found, Batch):
+        found = find_batch(found)
     fig = make_subplots(
         rows=1,
         cols=4,
@@ -280,10 +291,11 @@ def explain_chart(explain: Any) -> Any:
     return fig
 
 
-def graph_chart(found: RunFindings) -> Any:
+def graph_chart(found: RunFindings | Run | Trace) -> Any:
     """The causal graph (``scm_graph``): calls as nodes laid out by causal depth, edges for
     data, control, resource and timing dependence."""
     go_ = require_plotly()
+    found = _run_findings(found)
     g: nx.DiGraph = found.graph.copy()
     if not nx.is_directed_acyclic_graph(g):  # pragma: no cover - scm graphs are DAGs
         g = nx.DiGraph(nx.bfs_tree(g, next(iter(g))))
