@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 import agentsim as asim
 from agentsim.views.findings import find_run
 from tests.helpers import chain
@@ -70,3 +74,28 @@ def test_repr_html_escapes_names() -> None:
     html = asim.Trace(spans=[span])._repr_html_()
     assert html is not None and "<script>" not in html and "&lt;script&gt;" in html
     assert "\x1b" not in html
+
+
+def test_batch_report_has_an_explain_section_when_the_library_has_explain(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("plotly")
+    pd = pytest.importorskip("pandas")
+    calls: list[tuple[object, str]] = []
+
+    class Explained:
+        def to_pandas(self) -> object:
+            return pd.DataFrame(
+                {"player": ["t0"], "share": [0.5], "share_low": [0.4], "share_high": [0.6]}
+            )
+
+    def explain(batch: object, over: str = "tools") -> Explained:
+        calls.append((batch, over))
+        return Explained()
+
+    batch = chain([0.5]).simulate(50, 0)
+    without = asim.views.render(batch)
+    assert "explain" not in without.split("<body", 1)[1]
+    monkeypatch.setattr(asim, "explain", explain, raising=False)
+    page = asim.report(batch, tmp_path / "b.html").read_text()
+    assert calls == [(batch, "tools")] and "What the failures come from (explain)" in page

@@ -15,8 +15,8 @@ import networkx as nx
 
 from agentsim.attribution.result import Attribution
 from agentsim.errors import AgentSimError
-from agentsim.scm import OUTCOME
 from agentsim.run import Batch, Run
+from agentsim.scm import OUTCOME
 from agentsim.trace import Trace
 from agentsim.views.findings import BatchFindings, RunFindings, find_batch, find_run
 from agentsim.views.terminal import clean, human_time, local_name, span_status, tree_rows
