@@ -504,7 +504,8 @@ def demo(
         out.print(Text(f"\nwhat if {clean(first.address)} had succeeded?", style="bold"))
         out.print(str(cf.diff(failed)), markup=False)
     locus = decisive_error(failed)
-    say("\ndecisive error: " + (str(locus) if locus else "none (no single repair fixes this run)"))
+    out.print()
+    say("decisive error: " + (str(locus) if locus else "none (no single repair fixes this run)"))
     out.print(shapley(failed, players="calls", game="repair"))
 
 

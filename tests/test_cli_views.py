@@ -202,3 +202,17 @@ def test_report_command(
         ["report", str(scenario_file), "-n", "40", "--out", str(batch_page)], capsys
     )
     assert code == 0 and "40 runs of" in batch_page.read_text()
+
+
+def test_one_evaluation_is_singular() -> None:
+    a = asim.Attribution(
+        values={"x": 1.0},
+        ci={"x": None},
+        game="g",
+        method="m",
+        evaluations=1,
+        v_empty=0.0,
+        v_full=1.0,
+        exact=True,
+    )
+    assert "; 1 evaluation;" in str(a)

@@ -214,7 +214,7 @@ class Attribution(BaseModel):
     def _describe(self) -> str:
         parts = [
             f"{self.method} on game {self.game!r}, outcome {self.outcome!r}",
-            f"{self.evaluations} evaluations",
+            f"{self.evaluations} evaluation{'' if self.evaluations == 1 else 's'}",
             f"v(∅)={self.v_empty:.4g}, v(N)={self.v_full:.4g}",
         ]
         if self.efficiency_gap is not None:
