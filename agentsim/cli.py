@@ -71,6 +71,12 @@ def say(text: object) -> None:
     out.print(Text(clean(text)))
 
 
+def say_wrapped(text: str) -> None:
+    """Print ``text`` wrapped to the terminal width, continuation lines indented."""
+    for part in textwrap.wrap(clean(text), width(), subsequent_indent="      ") or [""]:
+        out.print(Text(part))
+
+
 def width() -> int:
     """Columns to fit: the terminal's, or ``COLUMNS``, or 100 in a pipe."""
     return shutil.get_terminal_size((100, 24)).columns
@@ -185,10 +191,9 @@ def show(
     for tr in traces:
         print_tree(tr, None, **filters)
         if tr.outcomes:
-            out.print(outcomes_line("outcomes", tr.outcomes))
+            say_wrapped(outcomes_line("outcomes", tr.outcomes).plain)
         for w in tr.attributes.get("warnings", []) or []:
-            for line in textwrap.wrap(clean(f"warning: {w}"), width(), subsequent_indent="  "):
-                say(line)
+            say_wrapped(f"warning: {w}")
 
 
 @app.command()
@@ -236,8 +241,8 @@ def whatif(
         )
         return
     say("interventions: " + "; ".join(iv.describe() for iv in ivs))
-    out.print(outcomes_line("factual", factual.outcomes))
-    out.print(outcomes_line("counterfactual", cf.outcomes))
+    say_wrapped(outcomes_line("factual", factual.outcomes).plain)
+    say_wrapped(outcomes_line("counterfactual", cf.outcomes).plain)
     for line in str(diff).splitlines():
         say(line)
     if cf.unaligned:
@@ -290,7 +295,7 @@ def attribute(
         kwargs["game"] = "break"  # a success is explained by what it depended on
     doc: dict[str, Any] = {"target": target, "outcomes": factual, "method": method.value}
     if not as_json:
-        out.print(outcomes_line(label, factual))
+        say_wrapped(outcomes_line(label, factual).plain)
     if method in (Method.shapley, Method.banzhaf, Method.but_for):
         result = attribute_fn(world, method=method.value.replace("-", "_"), **kwargs)
         if as_json:
@@ -298,7 +303,7 @@ def attribute(
         for line in (
             [] if as_json else attribution_lines(result, width(), top=top, show_zero=show_all)
         ):
-            say(line)
+            say_wrapped(line)
     elif method is Method.actual:
         effect = {outcome: factual.get(outcome)}
         causes = attribute_fn(world, method="actual", effect=effect, max_size=2)
