@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape as escape
 from rich.text import Text
 
 from agentsim._io import atomic_write_lines
@@ -64,6 +65,16 @@ ForceFlag = Annotated[bool, typer.Option("--force", help="replace an existing --
 ModuleFlag = Annotated[
     bool, typer.Option("--module", "-m", help="SCENARIO is a Python module name to import")
 ]
+
+
+# Names the commands used before the loaders and views moved out (cli_load, views.terminal),
+# kept so that commands written against them keep working.
+_load_traces = load_traces
+_load_trace = load_trace
+
+
+def _print_outcomes(title: str, outcomes: dict[str, Any]) -> None:
+    say_wrapped(outcomes_line(title, outcomes).plain)
 
 
 def say(text: object) -> None:

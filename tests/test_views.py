@@ -99,3 +99,14 @@ def test_batch_report_has_an_explain_section_when_the_library_has_explain(
     monkeypatch.setattr(asim, "explain", explain, raising=False)
     page = asim.report(batch, tmp_path / "b.html").read_text()
     assert calls == [(batch, "tools")] and "What the failures come from (explain)" in page
+
+
+def test_repr_html_of_a_sampled_counterfactual() -> None:
+    cf = asim.Counterfactual(
+        outcomes={"success": asim.Estimate(0.75, 0.6, 0.86), "latency": asim.Estimate(2, 2, 2)},
+        samples=[],
+        interventions=(),
+    )
+    html = cf._repr_html_()
+    assert html is not None and "0.75 [0.6, 0.86]" in html and "2 s" in html
+    assert "0 samples" in html
