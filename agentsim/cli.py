@@ -453,12 +453,13 @@ def bench_generate(
     from agentsim.bench import export_whowhen, generate, parse_fault
 
     faults = [parse_fault(f) for f in fault]
-    sc = load_scenario(scenario, module=module)
-    bench = generate(sc, fault=faults, n=runs, seed=seed)
-    try:
-        paths = export_whowhen(bench, out_dir, overwrite=overwrite)
+    try:  # writing no item checks the folder before anything is simulated
+        export_whowhen([], out_dir, overwrite=overwrite)
     except AgentSimError as exc:  # the library names its keyword; the command has a flag
         raise type(exc)(str(exc).replace("overwrite=True", "--overwrite")) from None
+    sc = load_scenario(scenario, module=module)
+    bench = generate(sc, fault=faults, n=runs, seed=seed)
+    paths = export_whowhen(bench, out_dir, overwrite=overwrite)
     say(bench)
     say(f"wrote {len(paths)} files to {out_dir}")
 

@@ -269,8 +269,12 @@ def test_claims_keyed_to_unknown_traces_are_reported(
 
 
 def test_bench_generate_suggests_the_flag(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("simulated before checking the folder")
+
+    monkeypatch.setattr(asim.bench, "generate", refuse)
     out_dir = tmp_path / "bench"
     out_dir.mkdir()
     (out_dir / "1.json").write_text("{}")
