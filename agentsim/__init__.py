@@ -75,6 +75,7 @@ from agentsim.scenario import Agent, Scenario, Tool
 from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace, save_trace
 from agentsim.validate import Validation, validate
+from agentsim.views import report
 from agentsim.worlds import FiniteWorld, ScenarioWorld, World, world
 from agentsim.worlds.graph import ancestors_of_outcome, scm_graph
 from agentsim.worlds.structural import StructuralModel
@@ -148,6 +149,7 @@ __all__ = [
     "probability_of_sufficiency",
     "repair",
     "replace",
+    "report",
     "resample",
     "responsibility",
     "save_otlp",

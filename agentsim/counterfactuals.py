@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
+from agentsim._display import html_of
 from agentsim.errors import AgentSimError
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.run import RunDiff, SpanChange, diff_runs, outcome_mean
@@ -126,6 +127,10 @@ class Effect:
     n: int
     paired: bool = True
     interventions: tuple[str, ...] = ()
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __str__(self) -> str:
         how = "paired" if self.paired else "unpaired"

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim._display import html_of
 from agentsim.context import Result
 from agentsim.errors import AgentSimError, suggest
 from agentsim.stats import Estimate, batch_means, mean_ci, wilson
@@ -202,6 +203,10 @@ class Run:
         self._records = None
         self._trace = None
 
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
+
     def __repr__(self) -> str:
         iv = f", interventions={len(self.interventions)}" if self.interventions else ""
         outs = ", ".join(f"{k}={v:.4g}" for k, v in self.outcomes.items())
@@ -292,6 +297,10 @@ class Batch:
 
         rows = [{"seed": r.seed, **r.outcomes, "error": r.result.error} for r in self.runs]
         return pd.DataFrame(rows)
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __repr__(self) -> str:
         return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed})"

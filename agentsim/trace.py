@@ -32,6 +32,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, model_validator
 
+from agentsim._display import html_of
 from agentsim._io import atomic_write_text
 from agentsim.errors import TraceFormatError, UnknownAddressError, suggest
 
@@ -213,6 +214,10 @@ class Trace(BaseModel):
     def roots(self) -> list[Span]:
         """Spans without a parent."""
         return self.children(None)
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __iter__(self) -> Iterator[Span]:  # type: ignore[override]
         return iter(self.spans)

@@ -46,7 +46,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -130,10 +130,13 @@ class Validation:
     """What the claims were scored against: ``decisive``, ``annotation`` or ``claims``."""
     traces: tuple[ClaimScore, ...] = field(default=())
     """Per-trace scores."""
+    unmatched: tuple[str, ...] = field(default=())
+    """Keys of claims that name no trace (neither a file name nor a ``trace_id``)."""
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-safe dictionary."""
         out = asdict(self)
+        out["unmatched"] = list(self.unmatched)
         out["traces"] = [
             {**asdict(t), "agent_match": t.agent_match, "step_match": t.step_match}
             for t in self.traces
@@ -161,6 +164,12 @@ class Validation:
                 f"{_yn(t.actual_cause)}; Shapley rank: {t.shapley_rank or 'n/a'}"
             )
             lines.extend(f"  note: {note}" for note in t.notes)
+        if self.unmatched:
+            shown = ", ".join(repr(k) for k in self.unmatched[:5])
+            more = f" and {len(self.unmatched) - 5} more" if len(self.unmatched) > 5 else ""
+            lines.append(
+                f"  {len(self.unmatched)} claim(s) name no trace and were not scored: {shown}{more}"
+            )
         return "\n".join(lines)
 
 
@@ -423,7 +432,8 @@ def validate(
                 notes=tuple(notes),
             )
         )
-    return _summarise(scores, k, "claims" if against is not None else world_method)
+    result = _summarise(scores, k, "claims" if against is not None else world_method)
+    return replace(result, unmatched=_unmatched(claims, pairs))
 
 
 def _mean(flags: list[bool]) -> float | None:
@@ -456,3 +466,11 @@ def _summarise(scores: list[ClaimScore], k: int, reference: str) -> Validation:
         reference=reference,
         traces=tuple(scores),
     )
+
+
+def _unmatched(claims: Any, pairs: list[tuple[list[str], Any]]) -> tuple[str, ...]:
+    """Claim keys that name none of the traces (only for a mapping over several traces)."""
+    if not isinstance(claims, Mapping) or len(pairs) == 1:
+        return ()
+    known = {k for keys, _ in pairs for k in keys if k}
+    return tuple(str(k) for k in claims if k not in known)

@@ -48,7 +48,9 @@ def test_show_prints_a_tree(
     out_file = tmp_path / "one.jsonl"
     run_cli(["run", str(scenario_file), "--runs", "1", "--out", str(out_file)], capsys)
     code, out, _ = run_cli(["show", str(out_file)], capsys)
-    assert code == 0 and "main#0/a#0" in out and "main#0/b#0" in out
+    # local names under their parent, each with kind, status and time
+    assert code == 0 and "main#0  agent  FAILED  3 s" in out
+    assert "├─ a#0  tool  FAILED" in out and "└─ b#0  tool  FAILED  2 s" in out
 
 
 def test_whatif_prints_factual_counterfactual_and_diff(
@@ -76,7 +78,8 @@ def test_attribute_scenario_and_trace(
     "args, fragment",
     [
         (["run", "missing.py"], "does not exist"),
-        (["run", "json"], "defines no `scenario`"),
+        (["run", "json"], "pass --module to import the Python module 'json'"),
+        (["run", "-m", "json"], "defines no `scenario`"),
         (["run", "x.py", "--runs", "zero"], "--runs"),
         (["show", "nope.json"], "does not exist"),
         (["whatif", "sc.py", "--do", "main#0/a#0:colour=red"], "unknown field"),

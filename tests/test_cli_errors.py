@@ -88,7 +88,7 @@ def test_a_scenario_module_that_fails_to_import_is_one_line(
 ) -> None:
     (tmp_path / "agentsim_test_broken_scenario.py").write_text("raise RuntimeError('boom')\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    code, _, err = run_cli(["run", "agentsim_test_broken_scenario"], capsys)
+    code, _, err = run_cli(["run", "--module", "agentsim_test_broken_scenario"], capsys)
     assert_one_line_error(
         code, err, "scenario module 'agentsim_test_broken_scenario'", "RuntimeError: boom"
     )

@@ -76,6 +76,8 @@ EXPECTED = {
     "locate_failure",
     "validate",
     "Validation",
+    # what a person sees
+    "report",
     # errors
     "AgentSimError",
     "ScenarioError",

@@ -40,3 +40,12 @@ def test_notebook_executes(path: Path) -> None:
         client.execute()
     except CellExecutionError as exc:
         pytest.fail(f"{path.name} failed:\n{exc}", pytrace=False)
+    if any("charts." in cell.source for cell in nb.cells):  # its pictures were drawn
+        shown = {
+            mime
+            for cell in nb.cells
+            if cell.cell_type == "code"
+            for output in cell.outputs
+            for mime in output.get("data", {})
+        }
+        assert "application/vnd.plotly.v1+json" in shown

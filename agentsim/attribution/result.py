@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, model_validator
 
+from agentsim._display import html_of
 from agentsim.errors import AttributionError, suggest
 
 if TYPE_CHECKING:
@@ -213,7 +214,7 @@ class Attribution(BaseModel):
     def _describe(self) -> str:
         parts = [
             f"{self.method} on game {self.game!r}, outcome {self.outcome!r}",
-            f"{self.evaluations} evaluations",
+            f"{self.evaluations} evaluation{'' if self.evaluations == 1 else 's'}",
             f"v(∅)={self.v_empty:.4g}, v(N)={self.v_full:.4g}",
         ]
         if self.efficiency_gap is not None:
@@ -221,6 +222,10 @@ class Attribution(BaseModel):
         if not self.exact and self.confidence is not None:
             parts.append(f"{self.confidence:.0%} intervals")
         return "; ".join(parts)
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __str__(self) -> str:
         width = max([len(p) for p in self.values] + [6])

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentsim import noise as _noise
 from agentsim._compiled import compile_interventions
+from agentsim._display import html_of
 from agentsim._engine import execute
 from agentsim.context import Result
 from agentsim.dist import Bernoulli, Categorical, Fixed
@@ -313,6 +314,10 @@ class Counterfactual:
     samples: list[Run]
     interventions: tuple[Intervention, ...]
     unaligned: tuple[str, ...] = ()
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def __repr__(self) -> str:
         outs = ", ".join(f"{k}={v}" for k, v in self.outcomes.items())
