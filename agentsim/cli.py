@@ -473,7 +473,7 @@ def demo(
     from agentsim.counterfactuals import counterfactual
     from agentsim.interventions import repair
 
-    sc = load_scenario("scenarios.support_desk")
+    sc = load_scenario("agentsim.scenarios.support_desk")
     batch = sc.simulate(runs, seed, progress=True)
     out.print(summary_table(batch))
     failed = next(iter(batch.failures()), None)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim._optional import require
 from agentsim.errors import AgentSimError, suggest
 from agentsim.stats import Estimate, batch_means, mean_ci, wilson
 
@@ -265,10 +266,11 @@ class Batch:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per run: seed, outcomes, error of the entry agent."""
-        import pandas as pd
+        pandas = require("pandas", "Batch.to_pandas")
 
         rows = [{"seed": r.seed, **r.outcomes, "error": r.result.error} for r in self.runs]
-        return pd.DataFrame(rows)
+        frame: pd.DataFrame = pandas.DataFrame(rows)
+        return frame
 
     def __repr__(self) -> str:
         return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed})"
