@@ -142,7 +142,9 @@ class Attribution(BaseModel):
             interval = self.ci[player]
             low, high = interval if interval is not None else (math.nan, math.nan)
             rows.append({"player": player, "value": value, "ci_low": low, "ci_high": high})
-        frame: pd.DataFrame = pandas.DataFrame(rows, columns=["player", "value", "ci_low", "ci_high"])
+        frame: pd.DataFrame = pandas.DataFrame(
+            rows, columns=["player", "value", "ci_low", "ci_high"]
+        )
         return frame
 
     def aggregate(self, mapping: Mapping[str, str]) -> Attribution:
