@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import JsonValue
 
+from agentsim.ingest._semconv import PROVIDER_KEY, SIMULATED_PROVIDER
 from agentsim.trace import Span, Trace
 
 __all__ = ["restore_agentsim"]
@@ -107,6 +108,8 @@ def restore_agentsim(trace: Trace) -> Trace:
             if k in _RESERVED or k.startswith(
                 ("agentsim.noise.", "agentsim.outcome.", "agentsim.run.")
             ):
+                continue
+            if k == PROVIDER_KEY and v == SIMULATED_PROVIDER:  # added by the export
                 continue
             extra[k.removeprefix("agentsim.") if k.startswith("agentsim.") else k] = _json(v)
         status = a.get("agentsim.status")

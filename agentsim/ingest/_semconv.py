@@ -37,6 +37,7 @@ __all__ = [
     "exception_error",
     "model_of",
     "payload_error",
+    "provider_of",
     "span_outcome",
     "status_error",
     "tokens_of",
@@ -195,9 +196,31 @@ def model_of(attrs: Mapping[str, Any]) -> str | None:
     return None
 
 
+PROVIDER_KEY = "gen_ai.provider.name"
+"""The GenAI attribute naming an inference span's provider (required on such spans)."""
+SIMULATED_PROVIDER = "agentsim"
+"""The provider an export names for a simulated model (an imported span keeps its own)."""
+_PROVIDER_KEYS = (PROVIDER_KEY, "gen_ai.system", "llm.provider", "llm.system")
+USAGE_KEYS = {"input": "gen_ai.usage.input_tokens", "output": "gen_ai.usage.output_tokens"}
+"""The GenAI names of token usage, which an export writes."""
+
+
+def provider_of(attrs: Mapping[str, Any]) -> str | None:
+    """The inference provider, from GenAI (current or older) or OpenInference attributes.
+
+    >>> provider_of({"gen_ai.system": "openai"}), provider_of({}) is None
+    ('openai', True)
+    """
+    for key in _PROVIDER_KEYS:
+        found = _text(attrs.get(key))
+        if found is not None:
+            return found
+    return None
+
+
 _TOKEN_KEYS = {
     "input": (
-        "gen_ai.usage.input_tokens",
+        USAGE_KEYS["input"],
         "gen_ai.usage.prompt_tokens",
         "llm.token_count.prompt",
         "input_tokens",
@@ -205,7 +228,7 @@ _TOKEN_KEYS = {
         "input",
     ),
     "output": (
-        "gen_ai.usage.output_tokens",
+        USAGE_KEYS["output"],
         "gen_ai.usage.completion_tokens",
         "llm.token_count.completion",
         "output_tokens",
