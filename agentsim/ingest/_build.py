@@ -45,6 +45,7 @@ from agentsim.ingest._semconv import (
     cost_of,
     model_of,
     span_outcome,
+    status_unknown,
     tokens_of,
     tool_name_of,
 )
@@ -94,6 +95,8 @@ class RawSpan:
     agent_name: str | None = None
     tool_name: str | None = None
     attributes: dict[str, JsonValue] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What the reader noticed about this span (a malformed field), reported as warnings."""
 
 
 def _no_cost(address: str, warnings: list[str]) -> float:
@@ -172,7 +175,7 @@ def build_trace(
     ``known_agents`` adds agent names the format declares elsewhere (hand-off targets);
     ``success`` overrides the success outcome (Who&When runs are failures by construction).
     """
-    warnings: list[str] = []
+    warnings: list[str] = [f"span {r.name!r}: {note}" for r in raws for note in r.notes]
     parents = _link(raws, warnings)
     n = len(raws)
     kids: list[list[int]] = [[] for _ in range(n)]
@@ -396,6 +399,12 @@ def raw_from_attributes(
     read from the attribute conventions (:mod:`agentsim.ingest._semconv`) unless given."""
     kind = kind or classify(attrs, name)
     ok, error = span_outcome(attrs, kind, status_code, status_message, events)
+    notes: list[str] = []
+    if status_unknown(status_code):
+        notes.append(
+            f"status code {status_code!r} is not an OpenTelemetry status (0/UNSET, 1/OK, "
+            "2/ERROR); read as unset"
+        )
     model = model_of(attrs)
     if model is not None:
         attrs.setdefault("model", model)
@@ -414,4 +423,5 @@ def raw_from_attributes(
         agent_name=agent_name_of(attrs, name) if kind == "agent" else None,
         tool_name=tool_name_of(attrs, name) if kind == "tool" else None,
         attributes=attrs,
+        notes=notes,
     )

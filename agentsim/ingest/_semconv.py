@@ -40,6 +40,7 @@ __all__ = [
     "provider_of",
     "span_outcome",
     "status_error",
+    "status_unknown",
     "tokens_of",
     "tool_name_of",
 ]
@@ -319,6 +320,21 @@ def cost_of(attrs: Mapping[str, Any]) -> float:
 
 _ERROR_CODES = {"2", "error", "status_code_error", "statuscode.error"}
 _OK_CODES = {"1", "ok", "status_code_ok", "statuscode.ok"}
+_UNSET_CODES = {"0", "unset", "status_code_unset", "statuscode.unset", ""}
+
+
+def status_unknown(code: Any) -> bool:
+    """Whether ``code`` is given but is no OpenTelemetry status (read as unset, with a warning).
+
+    >>> status_unknown("banana"), status_unknown("STATUS_CODE_OK"), status_unknown(None)
+    (True, False, False)
+    """
+    if code is None:
+        return False
+    if isinstance(code, bool):
+        return True
+    text = str(code).strip().lower()
+    return text not in _ERROR_CODES | _OK_CODES | _UNSET_CODES
 
 
 def status_error(code: Any, message: Any) -> tuple[bool | None, str | None]:
