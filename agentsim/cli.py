@@ -462,6 +462,19 @@ def bench_score(
     out.print(str(score_files(predictions, labels)), markup=False)
 
 
+@bench_app.command("whowhen")
+def bench_whowhen(
+    folder: Annotated[str, typer.Argument(help="a folder of Who&When logs (subfolders: subsets)")],
+) -> None:
+    """Score the locator beside trivial baselines (first reply, last speaker, author before the
+    first error word) on the same Who&When logs, and say where it does not beat them."""
+    from agentsim.bench import compare_on_whowhen
+
+    if not Path(folder).is_dir():
+        raise UserError(f"{folder!r} is not a folder of Who&When logs")
+    out.print(str(compare_on_whowhen(folder)), markup=False)
+
+
 @app.command()
 def demo(
     runs: Annotated[int, typer.Option("--runs", "-n", min=10)] = 3000,
