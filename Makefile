@@ -43,7 +43,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_methods.py
 	$(BIN)/python benchmarks/bench_ingest.py
 
-# The declared minimum versions of the runtime dependencies (">=" read as "=="), in a venv of
+# The declared minimum versions of the runtime dependencies and of the pandas extra (">="
+# read as "=="), in a venv of
 # their own, with the test tools; then the test suite. Separate from `make test` (it builds a
 # second environment, minutes of installing), so CI runs it as its own job.
 test-min:
@@ -51,9 +52,10 @@ test-min:
 	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(MIN_VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	$(MIN_VENV)/bin/python -m pip install --quiet $$($(MIN_VENV)/bin/python -c \
-	    "import tomllib; deps = tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']; \
+	    "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	    deps = p['dependencies'] + p['optional-dependencies']['pandas']; \
 	    print(' '.join(d.replace('>=', '==') for d in deps))")
-	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(simpy|networkx|numpy|scipy|pydantic|typer|rich) '
+	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(simpy|networkx|numpy|scipy|pydantic|typer|rich|pandas) '
 	HYPOTHESIS_PROFILE=ci $(MIN_VENV)/bin/python -m pytest -n 2 agentsim tests
 
 clean:
