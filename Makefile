@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench docs clean
+RUNTIME := $(VENV)/.runtime
+MIN_VENV := .venv-min
+
+.PHONY: demo test lint typecheck pytest bench docs clean test-min
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,7 +15,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-demo: $(STAMP)
+# the runtime dependencies only: `make demo` needs no dev toolchain
+$(RUNTIME): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e .
+	touch $(RUNTIME)
+
+demo: $(RUNTIME)
 	$(BIN)/agentsim demo
 
 lint: $(STAMP)
@@ -38,5 +47,20 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python docs/make_docs.py
 
+# The declared minimum versions of the runtime dependencies and of the pandas extra (">="
+# read as "=="), in a venv of
+# their own, with the test tools; then the test suite. Separate from `make test` (it builds a
+# second environment, minutes of installing), so CI runs it as its own job.
+test-min:
+	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
+	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MIN_VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	$(MIN_VENV)/bin/python -m pip install --quiet $$($(MIN_VENV)/bin/python -c \
+	    "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
+	    deps = p['dependencies'] + p['optional-dependencies']['pandas']; \
+	    print(' '.join(d.replace('>=', '==') for d in deps))")
+	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(simpy|networkx|numpy|scipy|pydantic|typer|rich|pandas) '
+	HYPOTHESIS_PROFILE=ci $(MIN_VENV)/bin/python -m pytest -n 2 agentsim tests
+
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(MIN_VENV) build *.egg-info

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 __all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute", "unyielded"]
 
 Gen = Generator[Any, Any, Any]
+ZERO_TIME_STEPS = 100_000
+"""Steps a run may take while simulated time stands still before it is stopped."""
+_REQUESTS = (_Call, _Choose, _Wait, _Spawn)
 
 
 class _Halt(Exception):
@@ -154,6 +157,7 @@ class Session:
         "ivs",
         "keep",
         "kernel",
+        "limit",
         "max_steps",
         "override",
         "raise_crash",
@@ -162,6 +166,7 @@ class Session:
         "scenario",
         "seed",
         "seed_key",
+        "since",
         "steps",
         "stop_reason",
         "t0",
@@ -190,6 +195,10 @@ class Session:
         self.records: list[Rec] = []
         self.steps = 0
         self.max_steps = kernel.scenario.max_steps
+        self.limit = min(self.max_steps, ZERO_TIME_STEPS)
+        """The step count at which :meth:`check` runs: the budget, or a zero-time check."""
+        self.since = t0
+        """Simulated time at the last zero-time check."""
         self.halted: _Halt | None = None
         self.result: Result | None = None
         self.end = t0
@@ -209,6 +218,22 @@ class Session:
             self.stop_reason = reason
             self.halted = _Halt("unfinished", reason)
             raise self.halted
+
+    def check(self) -> None:
+        """At ``limit`` steps: stop at the step budget, or when time stood still since the
+        last check (a loop of zero-latency calls would otherwise spin to ``max_steps``)."""
+        if self.halted is not None or self.steps >= self.max_steps:
+            self.step()
+        if self.env.now == self.since:
+            reason = (
+                f"{ZERO_TIME_STEPS} steps without simulated time advancing (a loop of "
+                "zero-latency calls?): run stopped"
+            )
+            self.stop_reason = reason
+            self.halted = _Halt("unfinished", reason)
+            raise self.halted
+        self.since = self.env.now
+        self.limit = min(self.max_steps, self.steps + ZERO_TIME_STEPS)
 
     def noise(self, address: str, draw: int | None = None) -> Noise:
         ovr = self.override.get(address) if self.override else None
@@ -231,6 +256,7 @@ def _drive(ctx: Context, gen: Any) -> Gen:
         except Exception as exc:  # an agent that raises fails; a bug is also recorded
             return None, _raised(s, ctx.address, exc)
         try:
+            _mark_used(ctx, req)
             if type(req) is _Call:
                 tool = req.tool
                 if (
@@ -238,7 +264,7 @@ def _drive(ctx: Context, gen: Any) -> Gen:
                     and s.ivs is None
                     and s.override is None
                     and s.halted is None
-                    and s.steps < s.max_steps
+                    and s.steps < s.limit
                 ):
                     # the commonest call, straight to its specialised dispatch (one generator
                     # layer less); _dispatch makes the same choice for every other caller
@@ -253,6 +279,19 @@ def _drive(ctx: Context, gen: Any) -> Gen:
             raise
         except ScenarioError as exc:
             throw = exc
+
+
+def _mark_used(ctx: Context, req: Any) -> None:
+    """Refuse a request yielded a second time: it would record one address twice."""
+    for r in req.children if type(req) is _Group else (req,):
+        if type(r) in _REQUESTS:
+            if r.used:
+                raise ScenarioError(
+                    f"agent {ctx.name!r} yielded the request for {r.address!r} a second time; "
+                    "each ctx.call(...) (or choose, wait, spawn) is one call: make a new one "
+                    "to call again"
+                )
+            r.used = True
 
 
 def _execute(ctx: Context, req: Any) -> Gen:
@@ -278,8 +317,8 @@ def _execute(ctx: Context, req: Any) -> Gen:
 def _dispatch(ctx: Context, req: Any) -> Gen:
     """The single choke point of every call, choice and wait."""
     s = ctx._s
-    if s.halted is not None or s.steps >= s.max_steps:
-        s.step()
+    if s.halted is not None or s.steps >= s.limit:
+        s.check()
     s.steps += 1
     if s.override is None and type(req) is _Call:
         tool = req.tool
@@ -461,8 +500,9 @@ def _raised(s: Session, address: str, exc: Exception) -> str:
 def unyielded(s: Session) -> list[str]:
     """Requests the session's agents created (``ctx.call(...)``) but never yielded, so never
     made: a bug in scenario code that would otherwise pass silently. Empty for a run that
-    was stopped early (a deadline, the step budget, a cancelled branch)."""
-    if s.stop_reason is not None or s.halted is not None:
+    was stopped early (a deadline, the step budget, a cancelled branch) or that crashed (the
+    crash is reported, and the requests it cut short are its consequence)."""
+    if s.stop_reason is not None or s.halted is not None or s.crash is not None:
         return []
     created = sum(sum(c._counts.values()) for c in s.contexts)
     if created <= s.steps:
@@ -489,6 +529,13 @@ def _agent_result(
 
 def _spawn(ctx: Context, req: _Spawn) -> Gen:
     s = ctx._s
+    depth = req.address.count("/")
+    if depth > s.scenario.max_depth:
+        raise ScenarioError(
+            f"agent {req.agent.name!r} would run {depth} sub-agents deep, beyond the "
+            f"scenario's max_depth={s.scenario.max_depth} (an agent that keeps spawning "
+            "itself?); raise max_depth if the nesting is meant"
+        )
     s.step()
     env = s.kernel.env
     ivs = s.ivs

@@ -25,7 +25,7 @@ from agentsim.attribution.api import attribute as attribute_fn
 from agentsim.attribution.api import shapley
 from agentsim.attribution.baselines import decisive_error
 from agentsim.attribution.games import GAMES
-from agentsim.bench import export_whowhen, generate, parse_fault, score_files
+from agentsim.bench import compare_on_whowhen, export_whowhen, generate, parse_fault, score_files
 from agentsim.calibrate import calibrate_files
 from agentsim.cli_args import (
     Game,
@@ -577,13 +577,24 @@ def bench_score(
     say(result)
 
 
+@bench_app.command("whowhen")
+def bench_whowhen(
+    folder: Annotated[str, typer.Argument(help="a folder of Who&When logs (subfolders: subsets)")],
+) -> None:
+    """Score the locator beside trivial baselines (first reply, last speaker, author before the
+    first error word) on the same Who&When logs, and say where it does not beat them."""
+    if not Path(folder).is_dir():
+        raise UserError(f"{folder!r} is not a folder of Who&When logs")
+    out.print(str(compare_on_whowhen(folder)), markup=False)
+
+
 @app.command()
 def demo(
     runs: Annotated[int, typer.Option("--runs", "-n", min=10)] = 3000,
     seed: Annotated[int, typer.Option(min=0)] = 0,
 ) -> None:
     """The tour: simulate the support desk, show a failed run, its counterfactual and why."""
-    sc = load_scenario("scenarios.support_desk", module=True)
+    sc = load_scenario("agentsim.scenarios.support_desk", module=True)
     batch = sc.simulate(runs, seed, progress=True)
     out.print(summary_table(batch))
     failed = next(iter(batch.failures()), None)

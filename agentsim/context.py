@@ -104,33 +104,37 @@ class Failure(Exception):
 
 
 class _Call:
-    __slots__ = ("address", "inputs", "tool")
+    __slots__ = ("address", "inputs", "tool", "used")
 
     def __init__(self, tool: Tool, address: str, inputs: tuple[Any, ...]) -> None:
         self.tool, self.address, self.inputs = tool, address, inputs
+        self.used = False  # set when yielded: a request is one call, yielded once
 
 
 class _Choose:
-    __slots__ = ("address", "inputs", "tool", "weights")
+    __slots__ = ("address", "inputs", "tool", "used", "weights")
 
     def __init__(self, tool: Tool, address: str, weights: Any, inputs: tuple[Any, ...]) -> None:
         self.tool, self.address, self.weights, self.inputs = tool, address, weights, inputs
+        self.used = False  # set when yielded: a request is one call, yielded once
 
 
 class _Wait:
-    __slots__ = ("address", "seconds")
+    __slots__ = ("address", "seconds", "used")
 
     def __init__(self, address: str, seconds: float) -> None:
         self.address, self.seconds = address, seconds
+        self.used = False  # set when yielded: a request is one call, yielded once
 
 
 class _Spawn:
-    __slots__ = ("address", "agent", "args", "kwargs")
+    __slots__ = ("address", "agent", "args", "kwargs", "used")
 
     def __init__(
         self, agent: Agent, address: str, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> None:
         self.agent, self.address, self.args, self.kwargs = agent, address, args, kwargs
+        self.used = False  # set when yielded: a request is one call, yielded once
 
 
 class _Group:

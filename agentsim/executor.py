@@ -17,11 +17,12 @@ from __future__ import annotations
 import dataclasses
 import gc
 import inspect
+import itertools
 import multiprocessing as mp
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
@@ -188,7 +189,7 @@ def run_one(scenario: Scenario, seed: int, inputs: dict[str, Any], interventions
 
 def simulate_seeds(
     scenario: Scenario,
-    seeds: list[int],
+    seeds: Iterable[int],
     inputs: dict[str, Any],
     interventions: tuple[Intervention, ...],
     keep: bool,
@@ -335,16 +336,18 @@ def _simulate(
     ivs: tuple[Intervention, ...],
     inputs: dict[str, Any],
 ) -> Batch:
-    seeds = [_noise.child_seed(seed, i) for i in range(n)]
+    # generated lazily: a huge n must not build its seed list before the first run
+    seeds = (_noise.child_seed(seed, i) for i in range(n))
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
     batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None)
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
         with collect_rarely(unfreeze=True):
-            sessions = execute(scenario, seeds, inputs, compiled, arrival_times=times)
+            shared_seeds = tuple(seeds)  # one environment holds every session anyway
+            sessions = execute(scenario, list(shared_seeds), inputs, compiled, arrival_times=times)
         key = tuple(sorted(inputs.items()))
-        shared_seeds, shared_times = tuple(seeds), tuple(times)  # one copy for all runs
+        shared_times = tuple(times)  # one copy for all runs
         for i, s in enumerate(sessions):
             ctx = RunContext(seeds=shared_seeds, arrival_times=shared_times, index=i, inputs=key)
             batch.runs.append(make_run(scenario, s, ctx, ivs, keep_traces))
@@ -356,7 +359,7 @@ def _simulate(
             )
             return batch
         size = max(1, min(500, n // (workers * 4)))
-        chunks = [seeds[i : i + size] for i in range(0, n, size)]
+        chunks = (list(itertools.islice(seeds, size)) for _ in range(0, n, size))
         _FORKED["job"] = (scenario, inputs, ivs, keep_traces)
         try:
             fork = mp.get_context("fork")

@@ -14,7 +14,11 @@ agentsim kind  OTLP span name          attributes                               
 ``tool``       ``execute_tool {name}`` ``gen_ai.operation.name=execute_tool``,         3
                                        ``gen_ai.tool.name``
 ``llm``        ``chat {name}``         ``gen_ai.operation.name=chat``,                 3
-                                       ``gen_ai.request.model``
+                                       ``gen_ai.request.model``,
+                                       ``gen_ai.provider.name`` (``agentsim``, or
+                                       the imported span's provider), token usage
+                                       ``gen_ai.usage.input_tokens`` and
+                                       ``output_tokens`` when the span records it
 ``choice``     ``chat {name}``         as ``llm``, plus ``agentsim.choice`` (option)   3
 ``wait``       ``wait``                                                                1
 other kinds    the span's name                                                         1
@@ -80,6 +84,13 @@ from agentsim._io import atomic_write_text
 from agentsim._version import __version__
 from agentsim.errors import TraceFormatError
 from agentsim.ingest import otlp_keys as K
+from agentsim.ingest._semconv import (
+    PROVIDER_KEY,
+    SIMULATED_PROVIDER,
+    USAGE_KEYS,
+    provider_of,
+    tokens_of,
+)
 from agentsim.trace import Span, Trace
 
 __all__ = [
@@ -214,6 +225,13 @@ def _span_attributes(trace: Trace, span: Span, is_root: bool) -> dict[str, Any]:
         attrs[K.NOISE_PREFIX + slot] = float(u)
     for key, value in span.attributes.items():
         attrs.setdefault(key if "." in key else K.AGENTSIM_PREFIX + key, value)
+    if span.kind in ("llm", "choice"):
+        # required on inference spans; a simulated model's provider is the simulator
+        attrs.setdefault(PROVIDER_KEY, provider_of(span.attributes) or SIMULATED_PROVIDER)
+        tokens = tokens_of(span.attributes) or {}
+        for which, key in USAGE_KEYS.items():
+            if which in tokens:
+                attrs.setdefault(key, tokens[which])
     if not span.ok:
         attrs[K.ERROR_TYPE] = _error_type(span)
     if is_root:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agentsim._display import html_of
+from agentsim._optional import require
 from agentsim.context import Result
 from agentsim.errors import AgentSimError, suggest
 from agentsim.stats import Estimate, batch_means, mean_ci, wilson
@@ -293,10 +294,11 @@ class Batch:
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per run: seed, outcomes, error of the entry agent."""
-        import pandas as pd
+        pandas = require("pandas", "Batch.to_pandas")
 
         rows = [{"seed": r.seed, **r.outcomes, "error": r.result.error} for r in self.runs]
-        return pd.DataFrame(rows)
+        frame: pd.DataFrame = pandas.DataFrame(rows)
+        return frame
 
     def _repr_html_(self) -> str | None:
         """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""

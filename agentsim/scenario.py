@@ -238,7 +238,12 @@ class Scenario:
         recorded as unfinished).
     max_steps : int
         Budget of steps (calls, choices, waits, spawns) per run; a run that exceeds it is
-        stopped and recorded as failed with the reason.
+        stopped and recorded as failed with the reason. A run whose simulated time stands
+        still for 100,000 steps (a loop of zero-latency calls) is stopped the same way.
+    max_depth : int
+        How deep sub-agents may nest (a spawn deeper than this fails the spawning agent
+        with a :class:`~agentsim.errors.ScenarioError`), so an agent that keeps spawning
+        itself fails cleanly instead of exhausting Python's stack.
     description : str
         What causal question the scenario illustrates.
     """
@@ -249,6 +254,7 @@ class Scenario:
         *,
         deadline: float | None = None,
         max_steps: int = 10_000,
+        max_depth: int = 64,
         description: str = "",
     ) -> None:
         check_name(name, "scenario")
@@ -258,7 +264,10 @@ class Scenario:
             raise ScenarioError(f"max_steps={max_steps!r} must be a positive integer")
         self.name = name
         self.deadline = deadline
+        if not isinstance(max_depth, int) or isinstance(max_depth, bool) or max_depth < 1:
+            raise ScenarioError(f"max_depth={max_depth!r} must be a positive integer")
         self.max_steps = max_steps
+        self.max_depth = max_depth
         self.description = description
         self.tools: dict[str, Tool] = {}
         self.agents: dict[str, Agent] = {}

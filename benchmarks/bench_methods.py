@@ -22,7 +22,7 @@ from collections.abc import Mapping
 
 import agentsim as asim
 from agentsim.bench import METHODS, Benchmark, compare_methods, generate
-from scenarios import coding_agent, research_assistant, support_desk
+from agentsim.scenarios import coding_agent, research_assistant, support_desk
 
 N = 100
 SEED = 0

@@ -1,1 +1,1 @@
-"""Ready-made scenarios, each a module exposing a module-level ``scenario``."""
+"""Thin copies of :mod:`agentsim.scenarios` for running by path from a clone."""

@@ -121,7 +121,7 @@ def test_bench_generate_then_score(tmp_path: Path, capsys: pytest.CaptureFixture
         [
             "bench",
             "generate",
-            "scenarios.support_desk",
+            "agentsim.scenarios.support_desk",
             "--fault",
             "set_params:planner:p_ok=0.7",
             "--out",

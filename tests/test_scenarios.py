@@ -16,7 +16,7 @@ N = 300
 
 @pytest.fixture(scope="module", params=NAMES)
 def module(request: pytest.FixtureRequest) -> ModuleType:
-    return importlib.import_module(f"scenarios.{request.param}")
+    return importlib.import_module(f"agentsim.scenarios.{request.param}")
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +63,7 @@ def test_user_outcomes_are_computed(module: ModuleType, batch: asim.Batch) -> No
 
 
 def test_research_search_capacity_makes_calls_queue() -> None:
-    from scenarios.research_assistant import scenario
+    from agentsim.scenarios.research_assistant import scenario
 
     batch = scenario.simulate(N, seed=0)
     queued = [s.queued for run in batch for s in run.trace.spans if s.name == "web_search"]
@@ -74,7 +74,7 @@ def test_research_search_capacity_makes_calls_queue() -> None:
 
 
 def test_research_writer_needs_two_searches() -> None:
-    from scenarios.research_assistant import scenario
+    from agentsim.scenarios.research_assistant import scenario
 
     batch = scenario.simulate(N, seed=0)
     for run in batch:
@@ -88,7 +88,7 @@ def test_research_writer_needs_two_searches() -> None:
 
 
 def test_coding_agent_attempts_count_test_runs() -> None:
-    from scenarios.coding_agent import scenario
+    from agentsim.scenarios.coding_agent import scenario
 
     batch = scenario.simulate(N, seed=0)
     attempts = batch.values("attempts")
@@ -114,7 +114,7 @@ def test_research_assistant_under_load_with_slots_freed_as_timers_fire() -> None
     # negative delay)
     from agentsim import dist
 
-    sc = importlib.import_module("scenarios.research_assistant").scenario
+    sc = importlib.import_module("agentsim.scenarios.research_assistant").scenario
     batch = sc.simulate(300, seed=1, arrivals=dist.Exponential(mean=0.5), progress=False)
     timeouts = [
         s for r in batch for s in r.trace.calls() if s.error and s.error.startswith("timeout")

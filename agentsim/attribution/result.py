@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from agentsim._display import html_of
+from agentsim._optional import require
 from agentsim.errors import AttributionError, suggest
 
 if TYPE_CHECKING:
@@ -135,14 +136,17 @@ class Attribution(BaseModel):
 
         Exact values have ``NaN`` interval ends. Needs pandas, imported here only.
         """
-        import pandas as pd
+        pandas = require("pandas", "Attribution.to_pandas")
 
         rows = []
         for player, value in self.values.items():
             interval = self.ci[player]
             low, high = interval if interval is not None else (math.nan, math.nan)
             rows.append({"player": player, "value": value, "ci_low": low, "ci_high": high})
-        return pd.DataFrame(rows, columns=["player", "value", "ci_low", "ci_high"])
+        frame: pd.DataFrame = pandas.DataFrame(
+            rows, columns=["player", "value", "ci_low", "ci_high"]
+        )
+        return frame
 
     def aggregate(self, mapping: Mapping[str, str]) -> Attribution:
         """Sum the values of players per group, e.g. call-level to agent-level.

@@ -22,16 +22,20 @@ from __future__ import annotations
 
 from agentsim.bench.generate import Benchmark, Item, generate, parse_fault
 from agentsim.bench.score import METHODS, Score, compare_methods, locate, score, score_files
+from agentsim.bench.trivial import BASELINES, Comparison, compare_on_whowhen
 from agentsim.bench.whowhen import Step, WhoWhenLog, export_whowhen, load_whowhen, render_step
 
 __all__ = [
+    "BASELINES",
     "METHODS",
     "Benchmark",
+    "Comparison",
     "Item",
     "Score",
     "Step",
     "WhoWhenLog",
     "compare_methods",
+    "compare_on_whowhen",
     "export_whowhen",
     "generate",
     "load_whowhen",

@@ -49,6 +49,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from agentsim import noise
+from agentsim._optional import require
 from agentsim.attribution.actual_cause import actual_causes
 from agentsim.attribution.api import but_for as but_for_values
 from agentsim.attribution.api import shapley as shapley_values
@@ -153,7 +154,7 @@ class Benchmark:
 
     def to_dataframe(self) -> pd.DataFrame:
         """One row per item: seed, address, agent, step, steps, top Shapley call, causes."""
-        import pandas as pd
+        pandas = require("pandas", "Benchmark.to_dataframe")
 
         rows = []
         for it in self.items:
@@ -171,7 +172,8 @@ class Benchmark:
                     "actual_causes": None if it.actual_causes is None else len(it.actual_causes),
                 }
             )
-        return pd.DataFrame(rows)
+        frame: pd.DataFrame = pandas.DataFrame(rows)
+        return frame
 
     def __str__(self) -> str:
         return (

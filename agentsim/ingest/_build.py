@@ -49,6 +49,7 @@ from agentsim.ingest._semconv import (
     model_of,
     span_outcome,
     status_error,
+    status_unknown,
     tokens_of,
     tool_name_of,
 )
@@ -101,6 +102,8 @@ class RawSpan:
     agent_name: str | None = None
     tool_name: str | None = None
     attributes: dict[str, JsonValue] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    """What the reader noticed about this span (a malformed field), reported as warnings."""
 
 
 def _no_cost(address: str, warnings: list[str]) -> float:
@@ -179,7 +182,7 @@ def build_trace(
     ``known_agents`` adds agent names the format declares elsewhere (hand-off targets);
     ``success`` overrides the success outcome (Who&When runs are failures by construction).
     """
-    warnings: list[str] = []
+    warnings: list[str] = [f"span {r.name!r}: {note}" for r in raws for note in r.notes]
     parents = _link(raws, warnings)
     n = len(raws)
     kids: list[list[int]] = [[] for _ in range(n)]
@@ -415,6 +418,12 @@ def raw_from_attributes(
     caught = handled_exceptions(events or [])
     if caught and status_error(status_code, status_message)[0] is not True:
         attrs[CAUGHT] = list(caught)
+    notes: list[str] = []
+    if status_unknown(status_code):
+        notes.append(
+            f"status code {status_code!r} is not an OpenTelemetry status (0/UNSET, 1/OK, "
+            "2/ERROR); read as unset"
+        )
     model = model_of(attrs)
     if model is not None:
         attrs.setdefault("model", model)
@@ -433,4 +442,5 @@ def raw_from_attributes(
         agent_name=agent_name_of(attrs, name) if kind == "agent" else None,
         tool_name=tool_name_of(attrs, name) if kind == "tool" else None,
         attributes=attrs,
+        notes=notes,
     )

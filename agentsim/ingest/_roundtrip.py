@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import JsonValue
 
 from agentsim.ingest import otlp_keys as K
+from agentsim.ingest._semconv import PROVIDER_KEY, SIMULATED_PROVIDER
 from agentsim.trace import Span, Trace
 
 __all__ = ["restore_agentsim"]
@@ -86,6 +87,8 @@ def restore_agentsim(trace: Trace) -> Trace:
         extra: dict[str, JsonValue] = {}
         for k, v in a.items():
             if k in _RESERVED or k.startswith((K.NOISE_PREFIX, K.OUTCOME_PREFIX, K.RUN_PREFIX)):
+                continue
+            if k == PROVIDER_KEY and v == SIMULATED_PROVIDER:  # added by the export
                 continue
             extra[k.removeprefix(K.AGENTSIM_PREFIX)] = _json(v)
         status = a.get(K.STATUS)

@@ -42,8 +42,10 @@ __all__ = [
     "handled_exceptions",
     "model_of",
     "payload_error",
+    "provider_of",
     "span_outcome",
     "status_error",
+    "status_unknown",
     "tokens_of",
     "tool_name_of",
 ]
@@ -200,9 +202,31 @@ def model_of(attrs: Mapping[str, Any]) -> str | None:
     return None
 
 
+PROVIDER_KEY = "gen_ai.provider.name"
+"""The GenAI attribute naming an inference span's provider (required on such spans)."""
+SIMULATED_PROVIDER = "agentsim"
+"""The provider an export names for a simulated model (an imported span keeps its own)."""
+_PROVIDER_KEYS = (PROVIDER_KEY, "gen_ai.system", "llm.provider", "llm.system")
+USAGE_KEYS = {"input": "gen_ai.usage.input_tokens", "output": "gen_ai.usage.output_tokens"}
+"""The GenAI names of token usage, which an export writes."""
+
+
+def provider_of(attrs: Mapping[str, Any]) -> str | None:
+    """The inference provider, from GenAI (current or older) or OpenInference attributes.
+
+    >>> provider_of({"gen_ai.system": "openai"}), provider_of({}) is None
+    ('openai', True)
+    """
+    for key in _PROVIDER_KEYS:
+        found = _text(attrs.get(key))
+        if found is not None:
+            return found
+    return None
+
+
 _TOKEN_KEYS = {
     "input": (
-        "gen_ai.usage.input_tokens",
+        USAGE_KEYS["input"],
         "gen_ai.usage.prompt_tokens",
         "llm.token_count.prompt",
         "input_tokens",
@@ -210,7 +234,7 @@ _TOKEN_KEYS = {
         "input",
     ),
     "output": (
-        "gen_ai.usage.output_tokens",
+        USAGE_KEYS["output"],
         "gen_ai.usage.completion_tokens",
         "llm.token_count.completion",
         "output_tokens",
@@ -301,6 +325,21 @@ def cost_of(attrs: Mapping[str, Any]) -> float:
 
 _ERROR_CODES = {"2", "error", "status_code_error", "statuscode.error"}
 _OK_CODES = {"1", "ok", "status_code_ok", "statuscode.ok"}
+_UNSET_CODES = {"0", "unset", "status_code_unset", "statuscode.unset", ""}
+
+
+def status_unknown(code: Any) -> bool:
+    """Whether ``code`` is given but is no OpenTelemetry status (read as unset, with a warning).
+
+    >>> status_unknown("banana"), status_unknown("STATUS_CODE_OK"), status_unknown(None)
+    (True, False, False)
+    """
+    if code is None:
+        return False
+    if isinstance(code, bool):
+        return True
+    text = str(code).strip().lower()
+    return text not in _ERROR_CODES | _OK_CODES | _UNSET_CODES
 
 
 def status_error(code: Any, message: Any) -> tuple[bool | None, str | None]:

@@ -1,0 +1,27 @@
+"""Optional dependencies: import them where needed, or say which extra installs them."""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+__all__ = ["require"]
+
+EXTRAS = {"pandas": "pandas", "pyarrow": "arrow", "dask": "dask"}
+"""Module -> the agentsim extra that installs it."""
+
+
+def require(module: str, feature: str) -> ModuleType:
+    """Import ``module`` for ``feature``, or raise an ImportError naming the extra.
+
+    >>> require("math", "sqrt").sqrt(4.0)
+    2.0
+    """
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = EXTRAS.get(module, module)
+        raise ImportError(
+            f"{feature} needs {module}, which is not installed: pip install 'agentsim[{extra}]' "
+            f"(or pip install {module})"
+        ) from None

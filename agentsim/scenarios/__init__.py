@@ -1,0 +1,6 @@
+"""Ready-made scenarios, each a module exposing a module-level ``scenario``.
+
+``agentsim.scenarios.support_desk``, ``research_assistant`` and ``coding_agent``; the
+repository's top-level ``scenarios/`` folder holds thin files that import them, so
+``agentsim run scenarios/support_desk.py`` works from a clone.
+"""
