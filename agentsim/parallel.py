@@ -37,7 +37,15 @@ from agentsim.trace import Span, Trace, to_json_value
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
-__all__ = ["arrival_times", "build_trace", "make_run", "run_one", "simulate", "simulate_seeds"]
+__all__ = [
+    "arrival_times",
+    "batch_progress",
+    "build_trace",
+    "make_run",
+    "run_one",
+    "simulate",
+    "simulate_seeds",
+]
 
 
 def make_run(
@@ -313,6 +321,14 @@ def _work(chunk: list[int]) -> list[Run]:
     for r in runs:  # the parent re-attaches its own scenario object
         r.scenario = None  # type: ignore[assignment]
     return runs
+
+
+@contextmanager
+def batch_progress(total: int, enabled: bool, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar over ``total`` steps (nothing when not ``enabled``); yields the
+    function that advances it."""
+    with _progress(total, enabled, label) as advance:
+        yield advance
 
 
 @contextmanager
