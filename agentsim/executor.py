@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "arrival_times",
+    "batch_progress",
     "make_run",
     "replay",
     "run_one",
@@ -237,6 +238,14 @@ def _work(chunk: list[int]) -> list[Run]:
     for r in runs:  # the parent re-attaches its own scenario object
         r.scenario = None  # type: ignore[assignment]
     return runs
+
+
+@contextmanager
+def batch_progress(total: int, enabled: bool, label: str) -> Iterator[Callable[[int], None]]:
+    """A rich progress bar over ``total`` steps (nothing when not ``enabled``); yields the
+    function that advances it."""
+    with _progress(total, enabled, label) as advance:
+        yield advance
 
 
 @contextmanager

@@ -40,6 +40,7 @@ True
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -56,6 +57,7 @@ from agentsim.interventions import (
     set_params,
     target_matches,
 )
+from agentsim.executor import batch_progress
 from agentsim.run import Batch
 from agentsim.scenario import Scenario
 from agentsim.stats import Estimate, mean_ci, paired_difference, wilson
@@ -202,6 +204,7 @@ def explain(
     workers: int = 1,
     decisive: bool = True,
     confidence: float = 0.95,
+    progress: bool | None = None,
 ) -> Explanation:
     """Explain a scenario's (or a batch's) failures at the level of the population.
 
@@ -224,6 +227,8 @@ def explain(
         Also locate each failure's decisive error (one replay per failed step tried).
     confidence : float
         Of every interval.
+    progress : bool, optional
+        Show a progress bar over the coalition batches (default: when stderr is a terminal).
 
     Returns
     -------
@@ -231,6 +236,7 @@ def explain(
         One row per player, largest share first.
     """
     sc, base_ivs, inputs, n, seed = _population(target, n, seed)
+    show = progress if progress is not None else sys.stderr.isatty()
     population = PopulationWorld(sc, n, seed, workers=workers, inputs=inputs, base=base_ivs)
     worlds = list(population.units())
     y0 = np.asarray([w.outcome([], outcome) for w in worlds], dtype=np.float64)
@@ -249,10 +255,12 @@ def explain(
     k = len(names)
     values: dict[int, np.ndarray] = {0: y0}
     evaluations = n
-    for mask in range(1, 1 << k):
-        ivs = [fix(t) for i, p in enumerate(names) if mask >> i & 1 for t in players[p]]
-        values[mask] = population.outcomes(ivs, outcome)
-        evaluations += n
+    with batch_progress((1 << k) - 1, show, f"explaining {sc.name}") as advance:
+        for mask in range(1, 1 << k):
+            ivs = [fix(t) for i, p in enumerate(names) if mask >> i & 1 for t in players[p]]
+            values[mask] = population.outcomes(ivs, outcome)
+            evaluations += n
+            advance(1)
     weight = [math.factorial(s) * math.factorial(k - s - 1) / math.factorial(k) for s in range(k)]
     failed = [i for i, y in enumerate(y0) if y == 0.0]
     owners = _decisive_owners(worlds, failed, players, outcome) if decisive else {}
@@ -408,6 +416,7 @@ def sensitivity(
     capacity: int | None = None,
     workers: int = 1,
     confidence: float = 0.95,
+    progress: bool | None = None,
 ) -> Sensitivity:
     """Rank the paired effects on ``outcome`` of a small change to each tool's parameters.
 
@@ -440,8 +449,12 @@ def sensitivity(
     population = PopulationWorld(scenario, n, seed, workers=workers)
     y0 = population.outcomes((), outcome)
     effects = []
-    for iv in as_interventions(changes):
-        y = population.outcomes([iv], outcome)
-        effects.append((iv.describe(), paired_difference(y, y0, confidence)))
+    show = progress if progress is not None else sys.stderr.isatty()
+    ivs = as_interventions(changes)
+    with batch_progress(len(ivs), show, f"sensitivity of {scenario.name}") as advance:
+        for iv in ivs:
+            y = population.outcomes([iv], outcome)
+            effects.append((iv.describe(), paired_difference(y, y0, confidence)))
+            advance(1)
     effects.sort(key=lambda ce: -ce[1].value)
     return Sensitivity(effects=effects, outcome=outcome, n=n, seed=seed)

@@ -305,7 +305,9 @@ class Batch:
         return html_of(self)
 
     def __repr__(self) -> str:
-        return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed})"
+        crashed = sum(1 for r in self.runs if r.attributes.get("crash"))
+        tail = f", crashed={crashed}" if crashed else ""
+        return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed}{tail})"
 
 
 def _is_json(value: Any) -> bool:

@@ -2,10 +2,10 @@
 
 Workload: each bundled scenario with one planted fault (a tool or model made less reliable
 with ``asim.set_params``); ``agentsim.bench.generate`` keeps 100 failed runs that have a
-decisive error (the earliest call whose repair alone, under the fault, turns the failure into
-a success) and labels each exactly, with its Shapley shares (repair game) and its
-Halpern-Pearl actual causes (modified definition, single calls). Overdetermined
-failures, which no single repair fixes, are counted and left out.
+decisive error (the earliest call whose own fault, fixed alone under the planted fault, turns
+the failure into a success: never a casualty of bad input) and labels each exactly, with its
+Shapley shares (fault game) and its Halpern-Pearl actual causes (modified definition, single
+calls). Overdetermined failures, which no single fix saves, are counted and left out.
 
 Printed: agent and step accuracy of each locator (first failed step, last failed step,
 earliest but-for cause, decisive error, top Shapley call) on each scenario, two consistency

@@ -52,6 +52,7 @@ def test_a_crash_is_recorded_counted_summarised_and_warned_once() -> None:
     )
     summary = f"{len(crashed)} of 40 runs crashed: NameError: name 'undefined_name' is not defined"
     assert batch.crash_summary() == f"{summary} {where}"
+    assert repr(batch) == f"Batch(scenario='rag', n=40, seed=0, crashed={len(crashed)})"
     assert str(ours[0].message).startswith(batch.crash_summary() or "")
     # the trace keeps it too
     assert crashed[0].trace.attributes["crash"]["line"] == line

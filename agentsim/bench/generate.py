@@ -203,7 +203,7 @@ def _label(
     shares: Mapping[str, float] | None = None
     exact = True
     if shapley:
-        att = shapley_values(world, players="calls", game="fault", prune=False, seed=0)
+        att = shapley_values(world, players="calls", game="fault", seed=0)
         shares = {a: float(att.values[a]) for a in calls}
         exact = bool(att.exact)
     causes: Causes | None = None
