@@ -1,5 +1,7 @@
 """agentsim: why did this LLM agent run turn out as it did?
 
+Layer: face (the top). It may import from every layer below it.
+
 Define agent workflows in Python, simulate them as structural causal models whose exogenous
 noise is known, and answer counterfactual and attribution questions exactly; import real
 traces and answer the questions their structure determines.

@@ -1,5 +1,7 @@
 """The SimPy kernel: runs a scenario's agents and records every call.
 
+Layer: engine. It imports only from its own layer and the ones below it.
+
 Each agent instance is a generator driven by :func:`_drive`, which hands every request the
 agent yields (``ctx.call``, ``ctx.parallel``, ``ctx.first``, ``ctx.spawn``, ``ctx.choose``,
 ``ctx.wait``) to :func:`_execute`. Every call to a tool or model goes through one function,

@@ -1,5 +1,7 @@
 """Atomic file writes: a temporary file in the same folder, then an atomic rename.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 An interrupted command leaves either the old file or the new one, never half of one.
 """
 

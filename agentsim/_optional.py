@@ -1,4 +1,7 @@
-"""Optional dependencies: import them where needed, or say which extra installs them."""
+"""Optional dependencies: import them where needed, or say which extra installs them.
+
+Layer: kernel. It imports nothing of the package above the kernel.
+"""
 
 from __future__ import annotations
 

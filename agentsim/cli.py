@@ -1,5 +1,7 @@
 """The ``agentsim`` command.
 
+Layer: face (the top). It may import from every layer below it.
+
 Every user error (a missing file, a file without ``scenario``, a bad option, a malformed
 trace) prints one line on standard error and exits with status 2; never a traceback.
 """

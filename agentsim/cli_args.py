@@ -1,5 +1,7 @@
 """Arguments of the ``agentsim`` command: fixed choices, ``--do`` specs, output paths, JSON.
 
+Layer: face (the top). It may import from every layer below it.
+
 Everything here is checked before any simulation runs, so a bad option costs nothing.
 """
 

@@ -1,5 +1,7 @@
 """Loading what the ``agentsim`` command is given: scenario files and modules, trace files.
 
+Layer: face (the top). It may import from every layer below it.
+
 Failures become one-line :class:`~agentsim.errors.AgentSimError` messages naming the input.
 """
 

@@ -1,5 +1,7 @@
 """What an agent sees: the context ``ctx``, the requests it yields and the Results it gets back.
 
+Layer: model. It imports only from its own layer and the ones below it.
+
 An agent is a generator function ``fn(ctx, *args)``. Every method of :class:`Context` returns
 a *request* (a call, a choice, a wait, a sub-agent, or a group of requests run in parallel);
 the agent ``yield``s it and receives the result when the engine has carried it out. Addresses

@@ -1,5 +1,7 @@
 """Distributions as inverse-CDF maps from uniform noise.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 An agentsim SCM keeps its randomness outside its mechanisms: every random quantity is a
 deterministic function of a uniform number drawn from the noise field (:mod:`agentsim.noise`).
 A distribution here is therefore a pair of maps, ``ppf(u) -> value`` (the quantile function,

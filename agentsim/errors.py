@@ -1,5 +1,7 @@
 """The exception tree of agentsim.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 Every error a user can cause is an :class:`AgentSimError`. Its leaves say which kind of input
 was wrong, and every message names the bad value, the rule it broke and how to fix it. The
 command line prints such an error on one line and exits with status 2.

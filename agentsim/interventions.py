@@ -1,5 +1,7 @@
 """The intervention algebra: what can be changed in a run, and where.
 
+Layer: model. It imports only from its own layer and the ones below it.
+
 An intervention is a frozen, hashable value naming a *target* and a change. Targets are
 
 * an exact address: ``"support#0/lookup_order#0"``;

@@ -1,5 +1,7 @@
 """Locating a failure: which agent, at which step, made the run fail.
 
+Layer: face (the top). It may import from every layer below it.
+
 :func:`locate_failure` answers with the best evidence each kind of record carries:
 
 * a simulated :class:`~agentsim.run.Run` knows its exogenous noise, so the answer is exact:

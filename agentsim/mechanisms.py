@@ -1,6 +1,8 @@
 """Structural equations of calls: the default noisy-AND with a leak, custom mechanisms,
 and Gumbel-max choices.
 
+Layer: model. It imports only from its own layer and the ones below it.
+
 A mechanism maps a call's inputs (the Results passed to it) and its noise to its result
 fields. It is evaluated once per call at the engine's dispatch point, and returns the list
 ``[ok, value, latency, cost, error, forced]`` that interventions may then edit in place

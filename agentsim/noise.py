@@ -1,5 +1,7 @@
 """The addressed noise field: the exogenous variables of every agentsim SCM.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 A scenario is a probabilistic program, and every random choice it makes is a uniform number
 drawn from a *field* indexed by ``(seed, address, slot, draw)``::
 

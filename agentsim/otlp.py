@@ -1,5 +1,7 @@
 """Export traces as OTLP JSON with OpenTelemetry GenAI span names and attributes.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 OpenTelemetry's protocol (OTLP) nests spans as ``resourceSpans`` (who produced them) ->
 ``scopeSpans`` (which instrumentation) -> ``spans``. The GenAI semantic conventions name agent
 telemetry: an agent invocation is a span called ``invoke_agent {agent}``, a tool call

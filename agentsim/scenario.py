@@ -1,5 +1,7 @@
 """Scenarios: tools, models, agents and outcomes, defined in Python.
 
+Layer: model. It imports only from its own layer and the ones below it.
+
 A :class:`Scenario` is a probabilistic program. Its *tools* and *models* are the mechanisms of
 the SCM (a tool call's result is a deterministic function of the results passed to it and of
 its noise); its *agents* are generator functions that the engine runs as SimPy processes,

@@ -1,5 +1,7 @@
 """Small statistics used across agentsim: estimates with confidence intervals.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 Independent observations get Wilson (proportions) or Student-t (means) intervals; a series of
 autocorrelated observations (the sessions of a load batch, which queue for the same capacity)
 gets a batch-means interval.

@@ -1,5 +1,7 @@
 """Hypothesis strategies for property-testing agent scenarios and causal models.
 
+Layer: face (the top). It may import from every layer below it.
+
 A property test states something that must hold for *every* input, and lets `hypothesis
 <https://hypothesis.readthedocs.io>`_ search for an input where it does not. The strategies
 here generate the inputs agentsim is about, from the smallest upwards, and hypothesis shrinks

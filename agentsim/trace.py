@@ -1,5 +1,7 @@
 """The trace: a serialisable record of one run, simulated or imported.
 
+Layer: kernel. It imports nothing of the package above the kernel.
+
 A :class:`Trace` is a list of :class:`Span` objects in trace order (the order their calls were
 issued), each named by its *address*, the stable name of a call inside a run
 (``support#0/escalation#0/planner#1``: the path of agent instances, then the callee and its

@@ -1,5 +1,7 @@
 """Scoring attribution claims: is the step someone blamed the one that caused the failure?
 
+Layer: face (the top). It may import from every layer below it.
+
 An LLM judge, an annotator or another tool says "agent X, at step 7, caused this failure".
 :func:`validate` scores such *claims* against a *reference*:
 

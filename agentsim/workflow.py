@@ -1,5 +1,7 @@
 """Declarative workflows: combinators that compile to ordinary scenarios.
 
+Layer: model. It imports only from its own layer and the ones below it.
+
 A workflow is a tree of frozen pydantic models (a tagged union on ``kind``) built from seven
 combinators. It can be written to JSON and read back, generated at random, compiled into a
 :class:`~agentsim.scenario.Scenario` by :func:`scenario`, and analysed exactly, without the

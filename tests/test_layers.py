@@ -43,7 +43,7 @@ LAYER_OF = {
     "agentsim.worlds.": "causal",
     "agentsim.worlds": "causal",
     # old import paths, kept as re-export shims of the worlds package
-    "agentsim.worlds.trace": "causal",
+    "agentsim.tracemodel": "causal",
     "agentsim.abduction": "causal",
     "agentsim.structural": "causal",
     "agentsim.scm": "causal",
@@ -214,3 +214,15 @@ def test_the_guard_catches_an_upward_import() -> None:
     assert points_up("agentsim.trace", "agentsim.cli")
     assert not points_up("agentsim.cli", "agentsim.trace")
     assert not points_up("agentsim.scenario", "agentsim.executor")  # the allowed one
+
+
+def test_old_module_paths_still_import() -> None:
+    import agentsim.abduction
+    import agentsim.scm
+    import agentsim.structural
+    import agentsim.tracemodel
+    from agentsim.worlds import StructuralModel, TraceWorld
+
+    assert agentsim.structural.StructuralModel is StructuralModel
+    assert agentsim.tracemodel.TraceWorld is TraceWorld
+    assert callable(agentsim.scm.scm_graph) and callable(agentsim.abduction.posterior_noise)

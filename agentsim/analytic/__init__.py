@@ -1,5 +1,7 @@
 """Exact answers for declarative workflows, computed without the engine.
 
+Layer: face (the top). It may import from every layer below it.
+
 This module is an *oracle*: a second, independent implementation of the semantics of
 :mod:`agentsim.workflow`, written from the workflow tree and the tools' parameters alone
 (it never imports SimPy, the engine or the scenario machinery), against which the engine

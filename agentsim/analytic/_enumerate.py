@@ -1,5 +1,7 @@
 """Worlds: exact enumeration of the noise, and counterfactuals by Pearl's three steps.
 
+Layer: face (the top). It may import from every layer below it.
+
 The ok-noise of a call matters only through its *band* (below ``p_recover``, below ``p_ok``,
 or above), and a decision's noise only through the option it picks. :func:`enumerate_worlds`
 replays the workflow over partial knowledge of that noise, splitting a band set only when a

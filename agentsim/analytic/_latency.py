@@ -1,5 +1,7 @@
 """Latency distributions of workflows whose control flow does not depend on chance.
 
+Layer: face (the top). It may import from every layer below it.
+
 With fixed or exponential latencies, a sequence is a shifted hypoexponential (phase-type,
 closed form via a matrix exponential), a par is the maximum (all) or minimum (any) of its
 branches, whose CDF is a product of CDFs, a sequence of such an extreme and a closed form is a

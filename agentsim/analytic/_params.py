@@ -1,5 +1,7 @@
 """The tool parameters the oracle understands, read and checked once.
 
+Layer: face (the top). It may import from every layer below it.
+
 Every public function of :mod:`agentsim.analytic` starts by turning the ``tools`` mapping given
 to :func:`agentsim.workflow.scenario` into :class:`_Params` records: the noisy-AND's ``p_ok``
 and ``p_recover``, the latency distribution and a constant cost. Anything the oracle cannot

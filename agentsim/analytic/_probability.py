@@ -1,5 +1,7 @@
 """Success probability and expected cost: channels on the input bit.
 
+Layer: face (the top). It may import from every layer below it.
+
 Under the noisy-AND with a leak every step acts on one bit, "is my input ok", as the pair
 ``(P(ok | input ok), P(ok | input bad))``; the combinators compose these pairs in closed form
 (see :mod:`agentsim.analytic`). Expected costs compose the same way, weighting each step's

@@ -1,5 +1,7 @@
 """The search behind Halpern-Pearl actual causation (private to :mod:`.actual_cause`).
 
+Layer: attribution. It imports only from its own layer and the ones below it.
+
 A :class:`Search` holds one world and one effect, and answers AC2 and AC3 questions about
 candidate causes with as few world evaluations as it can:
 

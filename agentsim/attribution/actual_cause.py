@@ -1,5 +1,7 @@
 r"""Actual causation: but-for causes and the three Halpern-Pearl definitions.
 
+Layer: attribution. It imports only from its own layer and the ones below it.
+
 *Did* ``X = x`` cause ``φ`` in this run? That is a question about one actual situation, not
 about a population: a finite structural model with its context fixed (a
 :class:`~agentsim.worlds.FiniteWorld`), the actual values of its variables, and an effect

@@ -1,5 +1,7 @@
 """Locating a failure: the decisive error, and the heuristics it is compared against.
 
+Layer: attribution. It imports only from its own layer and the ones below it.
+
 The *decisive error* of a failed run is the earliest failed step whose correction alone
 turns the failure into a success: the definition of the Who&When benchmark (Zhang et al.
 2025), made exact here because the counterfactual is computed rather than judged. By default

@@ -1,5 +1,7 @@
 """Probabilities of causation over a scenario's population of runs.
 
+Layer: attribution. It imports only from its own layer and the ones below it.
+
 For a binary cause ``X = x`` (a call's success flag) and effect ``Y = y`` (an outcome):
 
 * **PN**, the probability of necessity, ``P(Y_{x'} != y | X = x, Y = y)``: among runs where

@@ -1,5 +1,7 @@
 """Planted-fault benchmarks for failure attribution, with exact labels.
 
+Layer: face (the top). It may import from every layer below it.
+
 Plant a fault in a scenario, keep the failed runs, label each with its decisive error (the
 earliest call whose own fault, fixed alone in the faulty world, turns the failure into a
 success: a casualty of bad input is never the label), and

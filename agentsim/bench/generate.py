@@ -1,5 +1,7 @@
 """Planted-fault benchmarks: failed runs labelled with their exact decisive error.
 
+Layer: face (the top). It may import from every layer below it.
+
 Failure-attribution benchmarks such as Who&When (Zhang et al. 2025) label each failed run
 with the agent and the step that caused it, as judged by people. In a simulation the label
 can be *computed*: plant a fault in a scenario (``asim.set_params("fetch", p_ok=0.5)``), run

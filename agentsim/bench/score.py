@@ -1,5 +1,7 @@
 """Scoring failure attribution: agent accuracy, step accuracy and within-k.
 
+Layer: face (the top). It may import from every layer below it.
+
 A prediction and a label are each an ``(agent, step)`` pair; ``step`` is a 0-based index into
 the run's steps, or ``None`` when a method names no step. Agent accuracy counts exact agent
 names, step accuracy exact step indices, and ``within_k(k)`` steps at most ``k`` away.

@@ -1,6 +1,8 @@
 """Trivial baselines for locating the decisive mistake in Who&When logs, scored beside the
 locator on the same logs, so that a reader can judge whether the locator adds anything.
 
+Layer: face (the top). It may import from every layer below it.
+
 Three rules a reader could apply without reading the log:
 
 ``first reply``

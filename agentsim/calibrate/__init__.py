@@ -1,5 +1,7 @@
 """Twins: calibrate a scenario from a corpus of real traces, and check how well it fits.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 :func:`calibrate` reads a corpus (any format :func:`~agentsim.ingest.load_traces` reads) down
 to what exporters record, infers each agent's workflow structure and each call's data-flow
 parent, fits every tool's mechanism, and returns a :class:`Calibration` whose ``.scenario`` is

@@ -1,5 +1,7 @@
 """``calibrate``: a corpus of traces in, a twin (fitted mechanisms + inferred workflow) out.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 The steps, each in its own module: read every trace down to exporter-visible call lists
 (:mod:`~agentsim.calibrate._corpus`), infer each agent's structure
 (:mod:`~agentsim.calibrate._structure`), find each tool's timeout and fit its latency

@@ -1,5 +1,7 @@
 """The fit check: does the twin behave like held-out traces?
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 :func:`check_fit` simulates the twin and reads its traces with the same exporter-level reader
 as the corpus, then compares, line by line: the run success rate, each tool's error rate (all
 its calls), the p50 and p95 latency of runs and of each tool, and the mean cost of a run. Each

@@ -1,6 +1,8 @@
 """A corpus of traces read down to what real exporters record: names, kinds, parent links,
 times, status, cost and tokens, as compact per-agent-instance call lists.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 Calibration must work on traces from any exporter, so it reads nothing agentsim alone writes:
 :func:`strip_otlp` removes every ``agentsim.*`` attribute (and the input links) from an OTLP
 export, and :func:`read_instance` ignores a span's recorded noise, inputs, value, address and

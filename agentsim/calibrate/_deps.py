@@ -1,5 +1,7 @@
 """Data dependencies: which earlier step's failure makes a call fail.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 Traces do not record which result fed which call. Under agentsim's noisy-AND, a call whose
 inputs were all ok succeeds with probability ``p_ok`` and one with a bad input with the leak
 ``p_recover <= p_ok``. So for each call site (a step position of an agent, and the part of the

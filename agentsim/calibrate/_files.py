@@ -1,5 +1,7 @@
 """Calibrating from files, streamed: read a corpus, hold some traces out, calibrate, check.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 The body of ``agentsim calibrate``, kept here so the command line only parses and prints.
 :func:`iter_traces` yields a corpus's traces one at a time: an OTLP JSON Lines file (the
 collector's file exporter) is read line by line, other files one file at a time, so a large

@@ -1,5 +1,7 @@
 """Mechanism fits of one tool or model: success probability, latency family, timeout, cost.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 *Success.* Under the noisy-AND, a call whose inputs were all ok succeeds with probability
 ``p_ok``; the count of successes among such calls is binomial, so with a uniform Beta(1, 1)
 prior the posterior of ``p_ok`` is Beta(1 + ok, 1 + failed): its mode (``ok / n``, the

@@ -1,5 +1,7 @@
 """Where the twin says a real trace failed: its decisive error over twin runs matched to it.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 A real trace records what each call returned, not the noise behind it, so "which step's own
 failure made this run fail?" has no exact answer from the trace alone. The twin gives a
 posterior one: simulate the twin, keep the runs that *match* the trace (the same calls, in

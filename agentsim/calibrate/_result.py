@@ -1,5 +1,7 @@
 """The result of a calibration: fitted parameters, the workflow flow, notes, and the twin file.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 A :class:`Calibration` holds, per tool or model, a :class:`ToolParams` (``p_ok`` and
 ``p_recover`` with posterior intervals, the latency fit with its goodness-of-fit statistic,
 the timeout, cost and tokens per call, and how many calls were casualties of a bad input), the

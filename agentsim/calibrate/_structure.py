@@ -1,5 +1,7 @@
 """Workflow structure of an agent, inferred from the call lists of its instances.
 
+Layer: calibrate. It imports only from its own layer and the ones below it.
+
 Traces record what an agent called and when, not the program that decided it. From the calls
 of every instance of one agent, the structure is read in four steps:
 

@@ -1,5 +1,7 @@
 """Importing real agent traces: every format enters through this one registry.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 :func:`load_trace` and :func:`load_traces` read a file (or a folder), tell its format from its
 content (:func:`~agentsim.ingest.detect.detect_format`) unless ``format=`` names it, and hand
 it to that format's adapter, which produces :class:`~agentsim.trace.Trace` objects with the

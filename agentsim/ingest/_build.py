@@ -1,5 +1,7 @@
 """From a list of format-neutral span records to a :class:`~agentsim.trace.Trace`.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Every adapter turns its format into :class:`RawSpan` records (ids, parent id, name, kind,
 integer-nanosecond times, error, cost, tokens, attributes) and hands them to
 :func:`build_trace`, the one place where the span tree becomes a trace:

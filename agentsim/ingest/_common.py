@@ -1,5 +1,7 @@
 """Shared plumbing of the ingest adapters: reading JSON, checking fields, parsing times and ids.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Every adapter reads its input through :class:`Source`, checks fields with the ``expect_*`` and
 ``get_*`` helpers, converts times with :func:`to_ns` and ids with :func:`norm_id`. Each of these
 raises :class:`~agentsim.errors.TraceFormatError` naming the file, the position and the field,

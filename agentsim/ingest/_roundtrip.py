@@ -1,5 +1,7 @@
 """Restore an agentsim trace that went out as OTLP and came back.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 :func:`agentsim.otlp.to_otlp` writes every span's address, kind, status, agent, cost,
 queueing, inputs, value and noise as ``agentsim.*`` attributes. When every span of an
 imported trace carries them, the trace is rebuilt from them, so a simulated run exported to a

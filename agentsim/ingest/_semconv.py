@@ -1,5 +1,7 @@
 """What the attribute conventions of agent telemetry say: span kind, names, tokens, cost, errors.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Traces from agent frameworks follow several naming conventions, often mixed in one span:
 OpenTelemetry GenAI (``gen_ai.operation.name``, ``gen_ai.agent.name``, ``gen_ai.tool.name``,
 ``gen_ai.usage.*``), OpenInference (``openinference.span.kind``, ``llm.token_count.*``,

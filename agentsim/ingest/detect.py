@@ -1,5 +1,7 @@
 """Telling a trace format from the content of a file, never from its name.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Each registered format has a *sniffer*, a cheap test on the first record of the input (the
 whole document, or the first line of a JSON Lines file). :func:`detect_format` asks them in
 registry order, which runs from the most specific shapes (agentsim, Who&When, Langfuse) to the

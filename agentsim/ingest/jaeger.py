@@ -1,5 +1,7 @@
 """Jaeger JSON: the trace download of the Jaeger UI and the ``/api/traces`` query API.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 The shape is ``{"data": [{"traceID", "spans": [...], "processes": {...}}]}``; each span has
 ``spanID``, ``operationName``, ``references`` (``CHILD_OF`` / ``FOLLOWS_FROM`` a ``spanID``),
 ``startTime`` and ``duration`` in microseconds, ``tags`` (``{"key", "type", "value"}``) and

@@ -1,5 +1,7 @@
 """Langfuse trace exports: a trace with its observations.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 The UI download and the public API give ``{"trace": {...}, "observations": [...]}`` or a trace
 object holding ``observations``. An observation has ``id``, ``parentObservationId``, ``type``
 (``SPAN``, ``GENERATION``, ``EVENT``, ``TOOL``, ``AGENT``, ``CHAIN``, ``RETRIEVER``,

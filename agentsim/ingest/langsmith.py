@@ -1,5 +1,7 @@
 """LangSmith runs: run lists, run trees with ``child_runs``, and batch-ingest payloads.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 A run is ``{"id", "name", "run_type", "start_time", "end_time", "parent_run_id", "trace_id",
 "dotted_order", "error", "inputs", "outputs", "extra", "events", "child_runs"}``. Files hold a
 list of runs, one run (a tree through ``child_runs``), ``{"runs": [...]}``, one run per line, or

@@ -1,5 +1,7 @@
 """agentsim's own trace format: one JSON trace, or JSON Lines of traces.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Reading is delegated to :func:`agentsim.trace.read_agentsim`, the single reader of the schema
 (with its version upgrades); an object already parsed is validated the same way.
 

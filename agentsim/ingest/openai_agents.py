@@ -1,5 +1,7 @@
 """OpenAI Agents SDK traces, as its exporter sends them (``{"data": [trace, span, ...]}``).
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Items are traces ``{"object": "trace", "id", "workflow_name", "group_id", "metadata"}`` and
 spans ``{"object": "trace.span", "id", "trace_id", "parent_id", "started_at", "ended_at",
 "span_data": {"type", ...}, "error"}``. ``span_data.type`` gives the kind: ``agent`` (with its

@@ -1,5 +1,7 @@
 """OpenInference spans, as Arize Phoenix exports and serves them.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 A span is ``{"name", "context": {"trace_id", "span_id"}, "parent_id", "span_kind",
 "start_time", "end_time", "status_code", "status_message", "attributes", "events"}``; the kind
 (``LLM``, ``TOOL``, ``AGENT``, ``CHAIN``, ``RETRIEVER``, ``EMBEDDING``, ``RERANKER``,

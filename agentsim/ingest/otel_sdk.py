@@ -1,5 +1,7 @@
 """OpenTelemetry spans as SDKs serialise them one by one (not OTLP).
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Python's ``ReadableSpan.to_json()`` and tools built on it (any-agent's ``AgentTrace``) write
 each span as ``{"name", "context": {"trace_id", "span_id"}, "parent": {...} | "parent_id",
 "kind", "start_time", "end_time", "status": {"status_code", "description"}, "attributes",

@@ -1,5 +1,7 @@
 """OTLP JSON: OpenTelemetry's export format, as files, collector output and Tempo downloads.
 
+Layer: formats. It imports only from its own layer and the ones below it.
+
 Three shapes are read:
 
 - a single export ``{"resourceSpans": [{"resource", "scopeSpans": [{"scope", "spans"}]}]}``;

@@ -1,5 +1,7 @@
 """A coding agent: write code, run the tests, and fix until they pass (at most four runs).
 
+Layer: face (the top). It may import from every layer below it.
+
 Causal question
 ---------------
 *The tests never passed: was the first draft to blame, a fix that did not take, a flaky test

@@ -1,5 +1,7 @@
 """A research assistant: plan, search three angles in parallel, fetch sources, write.
 
+Layer: face (the top). It may import from every layer below it.
+
 Causal question
 ---------------
 *The report was not written: was it the rate-limited search API, the retries that ran out,

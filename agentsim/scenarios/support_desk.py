@@ -1,5 +1,7 @@
 """A customer-support desk: look up the order, plan, then refund or escalate.
 
+Layer: face (the top). It may import from every layer below it.
+
 Causal question
 ---------------
 *This ticket was not resolved: which step caused it?* A run fails when the order lookup, the

@@ -1,5 +1,7 @@
 """Plotly figures of a run and a batch: waterfall, attribution, outcomes, causal graph.
 
+Layer: face (the top). It may import from every layer below it.
+
 Plotly draws interactive SVG charts whose hover boxes show a span's attributes, its
 JavaScript can be inlined so a report works offline, and the same figures display in Jupyter.
 It is an optional dependency (``pip install 'agentsim[report]'``).

@@ -1,5 +1,7 @@
 """What a report says about a run, a trace or a batch: root cause, casualties, attribution.
 
+Layer: face (the top). It may import from every layer below it.
+
 Answers come from the library's defaults (``decisive_error(run)`` and ``shapley(run)`` without a
 ``game=``), so the report follows whatever game the library uses to explain a failure.
 """

@@ -1,5 +1,7 @@
 """The JSON documents printed by ``agentsim ... --json`` (their schema is in the README).
 
+Layer: face (the top). It may import from every layer below it.
+
 Each function turns one result into plain dicts and lists; ``agentsim.cli_args.emit_json``
 writes it as strict JSON (non-finite numbers become ``null``).
 """

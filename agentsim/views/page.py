@@ -1,5 +1,7 @@
 """The offline HTML report: one self-contained file with plotly's JavaScript inlined.
 
+Layer: face (the top). It may import from every layer below it.
+
 :func:`report` writes it for a run, an imported trace or a batch; nothing is fetched when the
 file is opened (no script, style or font comes from the network).
 """

@@ -1,5 +1,8 @@
 """Compact HTML for notebooks (``_repr_html_``): a trace as a small waterfall table, outcome
-and estimate tables, attribution bars. Plain HTML and inline CSS: no script, no plotly."""
+and estimate tables, attribution bars. Plain HTML and inline CSS: no script, no plotly.
+
+Layer: face (the top). It may import from every layer below it.
+"""
 
 from __future__ import annotations
 

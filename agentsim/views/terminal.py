@@ -1,5 +1,7 @@
 """Terminal views: trace trees that fit the width, attribution tables, human times.
 
+Layer: face (the top). It may import from every layer below it.
+
 Everything printed from trace data goes through :func:`clean`, so a trace file cannot send
 escape sequences (ESC, OSC, bidi overrides such as RLO) or unencodable surrogates to a terminal.
 """

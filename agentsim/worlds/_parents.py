@@ -1,5 +1,7 @@
 """Parent inference for :class:`~agentsim.worlds.structural.StructuralModel`: read the equations.
 
+Layer: causal. It imports only from its own layer and the ones below it.
+
 Each equation is called on a :class:`Recorder`, a mapping that answers every read and records
 it. Replaying the equation with incremented choices explores, depth first, every value of every
 variable it reads, so each branch of its code runs at least once and the set of keys read is a

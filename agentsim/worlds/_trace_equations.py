@@ -1,5 +1,7 @@
 """The parts of a trace's structural equations that the recorded trace fixes once.
 
+Layer: causal. It imports only from its own layer and the ones below it.
+
 :class:`~agentsim.worlds.trace.TraceWorld` evaluates the time, error and cost equations described
 in :mod:`agentsim.worlds.trace` under every set of interventions. What those equations hold
 fixed is read off the factual trace here, once: for time, each span's predecessors among its

@@ -1,5 +1,7 @@
 """Where a change of an imported span's duration goes, and which span pins a latency.
 
+Layer: causal. It imports only from its own layer and the ones below it.
+
 A span with children (or one that waits for spans elsewhere in the tree) does not spend its
 time itself: :func:`route_time` puts a longer duration on its own tail and takes a shorter one
 off its tail, then off its critical path (:func:`critical_path`), latest time first, down to

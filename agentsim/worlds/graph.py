@@ -1,5 +1,7 @@
 """The causal graph of a run or trace, as a networkx DiGraph.
 
+Layer: causal. It imports only from its own layer and the ones below it.
+
 Nodes are span addresses, with attributes ``kind``, ``agent``, ``tool`` (the callee name),
 ``ok``, ``start`` and ``end``. Edges say why one span can influence another:
 

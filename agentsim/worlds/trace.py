@@ -1,5 +1,7 @@
 """The structural model an imported trace determines: time, errors, cost.
 
+Layer: causal. It imports only from its own layer and the ones below it.
+
 A trace imported from a real agent records *what happened*, not the agent's program, so most
 what-if questions about it have no answer: what the LLM would have said had a tool returned
 something else is not in the file. Some questions do have an answer, because the trace's
