@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim._display import html_of
 from agentsim.attribution.baselines import decisive_error
 from agentsim.errors import AttributionError
 from agentsim.executor import batch_progress
@@ -108,6 +109,10 @@ class Explanation:
         by_share = [r.player for r in self.rows]
         by_leverage = [r.player for r in sorted(self.rows, key=lambda r: -r.leverage.value)]
         return by_share != by_leverage
+
+    def _repr_html_(self) -> str | None:
+        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
+        return html_of(self)
 
     def to_pandas(self) -> pd.DataFrame:
         """One row per player: share, leverage, decisive, each with low and high."""

@@ -214,3 +214,9 @@ def test_cli_explain_and_run_print_causes(
     batch = load_scenario(str(path)).simulate(200, seed=4)
     assert first == next(batch.failures()).seed
     assert load_scenario(str(path)).run(seed=first).outcomes["success"] == 0.0
+
+
+def test_an_explanation_displays_as_a_table_in_notebooks() -> None:
+    html = asim.explain(_chain(), n=400, seed=0)._repr_html_()
+    assert html is not None and "<table" in html and "share of failures" in html
+    assert all(f">{name}<" in html for name in P)

@@ -154,7 +154,26 @@ def counterfactual_html(cf: Any) -> str:
     return _table(["outcome", "estimate [95% interval]"], rows, caption)
 
 
+def explanation_html(ex: Any) -> str:
+    """Share, leverage and decisive fraction per player, with intervals, and the notes."""
+    rows = [
+        [_e(r.player), _estimate(r.share), _estimate(r.leverage), _estimate(r.decisive)]
+        for r in ex.rows
+    ]
+    caption = _e(
+        f"why {ex.outcome} fails over {ex.over} (n={ex.n}, seed={ex.seed}): failure rate "
+        f"{ex.failure_rate.value:.3f}"
+    )
+    notes = list(ex.notes)
+    if ex.rankings_differ():
+        notes.insert(0, "blame (share) and leverage rank the players differently")
+    tail = "".join(f"<p><small>{_e(n)}</small></p>" for n in notes)
+    header = ["player", "share of failures", "leverage (fix alone)", "decisive"]
+    return _table(header, rows, caption) + tail
+
+
 for _name, _render in (
+    ("Explanation", explanation_html),
     ("Trace", trace_html),
     ("Run", run_html),
     ("Batch", batch_html),
