@@ -12,7 +12,7 @@ import tempfile
 from pathlib import Path
 
 import agentsim as asim
-from scenarios.support_desk import scenario
+from agentsim.scenarios.support_desk import scenario
 
 DOCS = Path(__file__).resolve().parent
 SEED = 21  # fails at its order lookup, taking eight spans down with it

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import agentsim as asim
-from scenarios.support_desk import scenario as support_desk
+from agentsim.scenarios.support_desk import scenario as support_desk
 
 CHROMIUM = next(
     (p for p in map(shutil.which, ("chromium", "chromium-browser", "google-chrome")) if p), None

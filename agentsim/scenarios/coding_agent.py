@@ -37,7 +37,7 @@ Parameters (realistic assumptions, not measurements)
 
 Examples
 --------
->>> from scenarios.coding_agent import scenario
+>>> from agentsim.scenarios.coding_agent import scenario
 >>> run = scenario.run(seed=0)
 >>> run.outcomes["attempts"] == len([s for s in run.trace.spans if s.name == "run_tests"])
 True

@@ -38,7 +38,7 @@ Parameters (realistic assumptions, not measurements)
 
 Examples
 --------
->>> from scenarios.research_assistant import scenario
+>>> from agentsim.scenarios.research_assistant import scenario
 >>> run = scenario.run(seed=1)
 >>> [s.address for s in run.trace.spans if s.kind == "agent"][:2]
 ['research#0', 'research#0/searcher#0']

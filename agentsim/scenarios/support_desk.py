@@ -34,7 +34,7 @@ Parameters (realistic assumptions, not measurements)
 
 Examples
 --------
->>> from scenarios.support_desk import scenario
+>>> from agentsim.scenarios.support_desk import scenario
 >>> run = scenario.run(seed=7)
 >>> sorted(run.outcomes)
 ['cost', 'latency', 'resolved_fast', 'success']
