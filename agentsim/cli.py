@@ -196,7 +196,8 @@ def run(
     if examined:
         parts = ", ".join(f"{name} {count / examined:.0%}" for name, count in causes)
         say_wrapped(f"top causes of failure (decisive error, {examined} failed runs): {parts}")
-        say(f"failed runs to inspect: --seed {' / '.join(str(x) for x in failed_seeds)}")
+        seeds = ", ".join(str(x) for x in failed_seeds)
+        say_wrapped(f"failed runs to inspect (agentsim whatif/attribute/report --seed S): {seeds}")
     if out_file:
         say(f"wrote {plural(len(batch), 'trace')} to {out_file}")
 

@@ -131,8 +131,8 @@ class Explanation:
         """The rendered result as text lines (what ``str`` prints)."""
         out = [
             f"why {self.outcome} fails, over {self.over} ({self.n} runs, seed {self.seed}): "
-            f"failure rate {self.failure_rate}, of which no fault removal prevents "
-            f"{self.unexplained}"
+            f"failure rate {_fmt(self.failure_rate)}, of which no fault removal prevents "
+            f"{_fmt(self.unexplained)}"
         ]
         width = max([len(r.player) for r in self.rows] + [6])
         out.append(f"  {'player':<{width}}  {'share':>24}  {'leverage':>24}  {'decisive':>24}")
@@ -169,7 +169,10 @@ class Explanation:
 
 
 def _fmt(e: Estimate) -> str:
-    return f"{e.value:.3f} [{e.low:.3f}, {e.high:.3f}]"
+    def three(x: float) -> str:
+        return f"{round(x, 3) + 0.0:.3f}"  # + 0.0: a bound of -1e-19 prints 0.000, not -0.000
+
+    return f"{three(e.value)} [{three(e.low)}, {three(e.high)}]"
 
 
 def _name(address: str) -> str:

@@ -208,8 +208,8 @@ def test_cli_explain_and_run_print_causes(
     code, out, _ = run_cli(["run", str(path), "--runs", "200", "--seed", "4"], capsys)
     assert code == 0
     assert "top causes of failure (decisive error" in out and "b " in out
-    line = next(x for x in out.splitlines() if x.startswith("failed runs to inspect: --seed"))
-    first = int(line.split("--seed ")[1].split(" / ")[0])
+    text = " ".join(out.split())  # the line may wrap at the terminal width
+    first = int(text.split("failed runs to inspect (")[1].split("): ")[1].split(",")[0])
     # the printed seed reproduces a failed run of the batch
     batch = load_scenario(str(path)).simulate(200, seed=4)
     assert first == next(batch.failures()).seed
