@@ -11,6 +11,9 @@ integer-nanosecond times, error, cost, tokens, attributes) and hands them to
    ``Trace.attributes["warnings"]``;
 2. *addresses*: ``parent_address/<sanitised name>#<occurrence among siblings of that name>``,
    siblings ordered by start time, the convention of simulated traces (``support#0/search#1``);
+   past :data:`MAX_ADDRESS_DEPTH` levels an address restarts from an anchor ``~<index>`` that
+   names its ancestor by position in the file, so a pathologically deep chain costs linear,
+   not quadratic, memory (its deep spans lose the shared prefix with their ancestors);
 3. *times*: seconds since the earliest start; a span without an end is ``unfinished``;
 4. *agents*: each span's ``agent`` is its nearest enclosing agent; an agent nested in an agent,
    a tool call named after a known agent, and the agent a hand-off transfers to are marked
@@ -57,7 +60,15 @@ from agentsim.ingest._semconv import (
 )
 from agentsim.trace import Span, SpanKind, Trace
 
-__all__ = ["CAUGHT", "MISSING_PARENT", "RawSpan", "build_trace", "raw_from_attributes", "sanitise"]
+__all__ = [
+    "CAUGHT",
+    "MAX_ADDRESS_DEPTH",
+    "MISSING_PARENT",
+    "RawSpan",
+    "build_trace",
+    "raw_from_attributes",
+    "sanitise",
+]
 
 MISSING_PARENT = "missing-parent#0"
 CAUGHT = "exceptions_caught"
@@ -170,6 +181,10 @@ def _cut_cycles(raws: list[RawSpan], parents: list[int | None], warnings: list[s
         stack.append(pending)
 
 
+MAX_ADDRESS_DEPTH = 64
+"""Address segments before an address restarts from an anchor (see the module docstring)."""
+
+
 def build_trace(
     raws: list[RawSpan],
     *,
@@ -218,7 +233,10 @@ def build_trace(
     _tools_as_agents(raws, kinds, names_of_agents, extra)
 
     # Addresses and agents by an explicit depth-first walk (deep traces must not recurse).
+    # Depth is counted from the last anchor: every MAX_ADDRESS_DEPTH levels the children of a
+    # span are addressed under "~<its index>" instead of its whole path.
     addresses: list[str] = [""] * n
+    depth: list[int] = [0] * n
     agents: list[str | None] = [None] * n
     preorder: list[int] = []
     root_counts: dict[str, int] = defaultdict(int)
@@ -248,6 +266,7 @@ def build_trace(
             counts = counts_under.setdefault(parent_key, defaultdict(int))
         addresses[i] = f"{parent_addr + '/' if parent_addr else ''}{key}#{counts[key]}"
         counts[key] += 1
+        depth[i] = 1 if parent_key is None or parent_key == -1 else depth[parent_key] + 1
         own_agent = parent_agent
         if kinds[i] == "agent":
             own_agent = raw.agent_name or agent_name_of(raw.attributes, raw.name)
@@ -257,8 +276,11 @@ def build_trace(
                 extra[i]["parent_agent"] = parent_agent
         agents[i] = raw.agent if raw.agent is not None else own_agent
         preorder.append(i)
+        under = addresses[i]
+        if depth[i] >= MAX_ADDRESS_DEPTH:
+            under, depth[i] = f"~{i}", 0
         for child in reversed(kids[i]):
-            stack.append((child, addresses[i], own_agent))
+            stack.append((child, under, own_agent))
 
     _handoffs(raws, kinds, agents, extra, preorder)
 
