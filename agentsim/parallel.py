@@ -8,7 +8,14 @@ timeouts under load and the coupling between runs emerge from the simulation; su
 runs in one process because its sessions are one causal system.
 
 Processes are forked (the scenario, which holds user functions and lambdas, is inherited
-rather than pickled); where fork is unavailable the batch runs serially.
+rather than pickled); where fork is unavailable the batch runs serially. Workers send back
+compact rows (:mod:`agentsim._rows`), not Run objects, and the parent rebuilds a run's trace
+on demand by re-simulating it. ``executor=`` takes a ``dask.distributed`` client instead:
+the batch is cut into chunks of run indices, so results never depend on the partitioning.
+
+``engine="auto"`` runs declarative workflows on the vectorised executor
+(:mod:`agentsim.vector`) when nothing in the batch needs the discrete-event engine, and
+says which engine ran in ``Batch.engine``.
 """
 
 from __future__ import annotations
@@ -22,8 +29,12 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agentsim import noise as _noise
+from agentsim import vector
 from agentsim._apply import compile_interventions
+from agentsim._rows import Rows, assemble, rows_from_outcomes, rows_from_runs
 from agentsim.dist import as_distribution
 from agentsim.engine import Session, execute
 from agentsim.errors import ScenarioError, SimulationError
@@ -35,7 +46,19 @@ from agentsim.trace import Span, Trace, to_json_value
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
-__all__ = ["arrival_times", "build_trace", "make_run", "run_one", "simulate", "simulate_seeds"]
+__all__ = [
+    "ENGINES",
+    "arrival_times",
+    "batch_rows",
+    "build_trace",
+    "make_run",
+    "run_one",
+    "simulate",
+    "simulate_seeds",
+]
+
+ENGINES = ("auto", "des", "vector")
+"""Values of ``simulate(engine=...)``."""
 
 
 def make_run(
@@ -220,13 +243,61 @@ def arrival_times(seed: int, n: int, arrivals: Any) -> list[float]:
 
 _FORKED: dict[str, Any] = {}
 
+Job = tuple["Scenario", dict[str, Any], tuple[Intervention, ...], str]
+"""What a worker needs: scenario, entry inputs, interventions, engine ("des" or "vector")."""
 
-def _work(chunk: list[int]) -> list[Run]:
-    sc, inputs, ivs, keep = _FORKED["job"]
-    runs = simulate_seeds(sc, chunk, inputs, ivs, keep)
-    for r in runs:  # the parent re-attaches its own scenario object
-        r.scenario = None  # type: ignore[assignment]
-    return runs
+
+def batch_rows(job: Job, seeds: list[int]) -> Rows:
+    """The rows of the runs with ``seeds``: on the vectorised executor (the runs it leaves
+    to the engine re-simulated here) or on the engine, recording no spans."""
+    sc, inputs, ivs, engine = job
+    if engine == "vector":
+        out = vector.evaluate(sc, seeds, ivs)
+        rows = rows_from_outcomes(out)
+        delegated = np.flatnonzero(out.delegate).tolist()
+        if delegated:
+            runs = simulate_seeds(sc, [seeds[i] for i in delegated], inputs, ivs, keep=False)
+            rows.take(delegated, rows_from_runs(runs))
+        return rows
+    return rows_from_runs(simulate_seeds(sc, seeds, inputs, ivs, keep=False))
+
+
+def _work(chunk: list[int]) -> Rows:
+    return batch_rows(_FORKED["job"], chunk)
+
+
+def _concat(parts: list[Rows]) -> Rows:
+    names = list(parts[0].outcomes) if parts else []
+    return Rows(
+        ok=np.concatenate([p.ok for p in parts]),
+        latency=np.concatenate([p.latency for p in parts]),
+        cost=np.concatenate([p.cost for p in parts]),
+        steps=np.concatenate([p.steps for p in parts]),
+        error=[e for p in parts for e in p.error],
+        value=[v for p in parts for v in p.value],
+        stopped=[x for p in parts for x in p.stopped],
+        outcomes={k: np.concatenate([p.outcomes[k] for p in parts]) for k in names},
+    )
+
+
+def _chunks(seeds: list[int], parts: int, most: int) -> list[list[int]]:
+    size = max(1, min(most, -(-len(seeds) // parts)))
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+
+
+def _on_client(client: Any, job: Job, seeds: list[int]) -> Rows:
+    """Rows computed on a ``dask.distributed`` client, chunked by run index."""
+    if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
+        raise ScenarioError(
+            f"executor={client!r} is not a dask.distributed Client (it needs map and gather); "
+            "pass Client(...) or use workers= for processes on this machine"
+        )
+    info = client.scheduler_info() if callable(getattr(client, "scheduler_info", None)) else {}
+    nworkers = max(1, len(info.get("workers", {})) or 1)
+    chunks = _chunks(seeds, nworkers * 4, 50_000)
+    shared = client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
+    futures = client.map(batch_rows, [shared] * len(chunks), chunks, pure=False)
+    return _concat(list(client.gather(futures)))
 
 
 @contextmanager
@@ -258,6 +329,8 @@ def simulate(
     progress: bool | None = None,
     interventions: Any = (),
     inputs: dict[str, Any] | None = None,
+    engine: str = "auto",
+    executor: Any = None,
 ) -> Batch:
     """Simulate ``n`` runs of ``scenario``.
 
@@ -280,6 +353,15 @@ def simulate(
         Applied to every run.
     inputs : dict
         Keyword inputs of the entry agent.
+    engine : {"auto", "des", "vector"}
+        ``des`` steps the SimPy engine run by run; ``vector`` evaluates a declarative
+        workflow (:mod:`agentsim.workflow`) for all runs at once with numpy, with the same
+        per-run outcomes (:mod:`agentsim.vector`); ``auto`` picks ``vector`` when the batch
+        allows it (a workflow scenario, no capacity, no arrivals, no custom Python
+        mechanism or outcome). ``Batch.engine`` says which ran.
+    executor : dask.distributed.Client, optional
+        Run the batch on a Dask cluster, cut into chunks of run indices (results identical
+        to ``workers=1``); ``workers`` is then ignored.
 
     Examples
     --------
@@ -292,16 +374,31 @@ def simulate(
     >>> batch = simulate(sc, 100, seed=1)
     >>> 0.3 < batch.rate("success").value < 0.7
     True
+    >>> batch.engine
+    'des'
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ScenarioError(f"n={n!r} must be a positive integer number of runs")
     if not isinstance(workers, int) or workers < 1:
         raise ScenarioError(f"workers={workers!r} must be a positive integer")
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine={engine!r} is not one of {ENGINES}")
     inputs = dict(inputs or {})
     ivs = as_interventions(interventions)
+    reason = (
+        vector.why_not_vectorisable(scenario, ivs, inputs=inputs, arrivals=arrivals)
+        if engine != "des"
+        else "engine='des' was asked for"
+    )
+    if engine == "vector" and reason is not None:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} cannot run on the vectorised executor: {reason}; "
+            "use engine='des' (or 'auto', which picks the engine that can run it)"
+        )
+    use = "vector" if reason is None else "des"
     seeds = [_noise.child_seed(seed, i) for i in range(n)]
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
-    batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None)
+    batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None, engine=use)
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
@@ -313,23 +410,32 @@ def simulate(
             ctx = RunContext(seeds=shared_seeds, arrival_times=shared_times, index=i, inputs=key)
             batch.runs.append(make_run(scenario, s, ctx, ivs, keep_traces))
         return batch
+    key = tuple(sorted(inputs.items()))
+    job: Job = (scenario, inputs, ivs, use)
+    if executor is not None:
+        with batch_gc():
+            batch.runs = assemble(scenario, seeds, _on_client(executor, job, seeds), ivs, key)
+        return batch
+    forked = workers > 1 and n >= 2 * workers and "fork" in mp.get_all_start_methods()
+    if use == "vector" and not forked:
+        with batch_gc():
+            batch.runs = assemble(scenario, seeds, batch_rows(job, seeds), ivs, key)
+        return batch
     with _progress(n, bool(show), f"simulating {scenario.name}") as advance:
-        if workers == 1 or n < 2 * workers or "fork" not in mp.get_all_start_methods():
+        if not forked:
             batch.runs = simulate_seeds(
                 scenario, seeds, inputs, ivs, keep_traces, on_run=lambda: advance(1)
             )
             return batch
-        size = max(1, min(500, n // (workers * 4)))
-        chunks = [seeds[i : i + size] for i in range(0, n, size)]
-        _FORKED["job"] = (scenario, inputs, ivs, keep_traces)
+        chunks = _chunks(seeds, workers * 4, 5_000 if use == "des" else 50_000)
+        _FORKED["job"] = job
+        parts: list[Rows] = []
         try:
             fork = mp.get_context("fork")
             with fork.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
-                for runs in pool.imap(_work, chunks):
-                    for r in runs:
-                        r.scenario = scenario
-                    batch.runs.extend(runs)
-                    advance(len(runs))
+                for rows in pool.imap(_work, chunks):
+                    parts.append(rows)
+                    advance(len(rows))
         except Exception as exc:
             raise SimulationError(
                 f"a worker process failed ({type(exc).__name__}: {exc}); run with workers=1 "
@@ -337,4 +443,6 @@ def simulate(
             ) from exc
         finally:
             _FORKED.pop("job", None)
+    with batch_gc():
+        batch.runs = assemble(scenario, seeds, _concat(parts), ivs, key)
     return batch

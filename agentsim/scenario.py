@@ -424,9 +424,12 @@ class Scenario:
         arrivals: Distribution | float | None = None,
         progress: bool | None = None,
         interventions: Intervention | list[Intervention] | tuple[Intervention, ...] = (),
+        engine: str = "auto",
+        executor: Any = None,
         **inputs: Any,
     ) -> Batch:
-        """Run ``n`` sessions; see :func:`agentsim.engine.simulate`."""
+        """Run ``n`` sessions; see :func:`agentsim.parallel.simulate` (``engine``: "auto",
+        "des" or "vector"; ``executor``: a dask.distributed Client)."""
         from agentsim.parallel import simulate
 
         return simulate(
@@ -439,6 +442,8 @@ class Scenario:
             progress=progress,
             interventions=interventions,
             inputs=inputs,
+            engine=engine,
+            executor=executor,
         )
 
     def params(self) -> Mapping[str, Tool]:
