@@ -47,6 +47,7 @@ __all__ = [
     "MAX_SEED",
     "Noise",
     "child_seed",
+    "child_seeds",
     "key_hash",
     "seed_keys",
     "uniform",
@@ -197,6 +198,18 @@ def child_seed(seed: int, index: int) -> int:
     True
     """
     return _mix(_seed_key(seed) ^ _mix((index + 1) * _GOLDEN & _M64)) >> 1
+
+
+def child_seeds(seed: int, n: int) -> NDArray[np.uint64]:
+    """:func:`child_seed` of runs ``0 .. n-1``, in one numpy pass (bit-identical).
+
+    >>> [int(s) for s in child_seeds(5, 3)] == [child_seed(5, i) for i in range(3)]
+    True
+    """
+    k = np.uint64(_seed_key(seed))
+    with np.errstate(over="ignore"):
+        i = np.arange(1, n + 1, dtype=np.uint64) * np.uint64(_GOLDEN)
+        return _mix_array(k ^ _mix_array(i)) >> np.uint64(1)
 
 
 class Noise:

@@ -295,7 +295,9 @@ def _on_client(client: Any, job: Job, seeds: list[int]) -> Rows:
     info = client.scheduler_info() if callable(getattr(client, "scheduler_info", None)) else {}
     nworkers = max(1, len(info.get("workers", {})) or 1)
     chunks = _chunks(seeds, nworkers * 4, 50_000)
-    shared = client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
+    shared = (
+        client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
+    )
     futures = client.map(batch_rows, [shared] * len(chunks), chunks, pure=False)
     return _concat(list(client.gather(futures)))
 
@@ -396,7 +398,7 @@ def simulate(
             "use engine='des' (or 'auto', which picks the engine that can run it)"
         )
     use = "vector" if reason is None else "des"
-    seeds = [_noise.child_seed(seed, i) for i in range(n)]
+    seeds = _noise.child_seeds(seed, n).tolist()
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
     batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None, engine=use)
     if arrivals is not None:

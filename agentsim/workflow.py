@@ -510,7 +510,8 @@ def flow_of(fn: Any) -> Flow | None:
     True
     """
     flow = getattr(fn, FLOW_ATTRIBUTE, None)
-    return flow if isinstance(flow, Call | Seq | Par | Retry | Fallback | Subagent | Choose) else None
+    kinds = Call | Seq | Par | Retry | Fallback | Subagent | Choose
+    return flow if isinstance(flow, kinds) else None
 
 
 def _agent_result(out: tuple[Result, ...]) -> Result:

@@ -99,15 +99,17 @@ def test_vector_equals_engine_run_by_run(case: tuple[asim.Scenario, list[Any]]) 
     des = sc.simulate(n, seed=0, interventions=ivs, engine="des", keep_traces=False)
     vec = sc.simulate(n, seed=0, interventions=ivs, engine="vector")
     assert vec.engine == "vector" and des.engine == "des"
-    lognormal = any(
-        isinstance(t.latency_dist, dist.LogNormal) for t in sc.tools.values()
-    )
+    lognormal = any(isinstance(t.latency_dist, dist.LogNormal) for t in sc.tools.values())
     rel = 1e-12 if lognormal else 0.0
     for d, v in zip(des, vec, strict=True):
         assert d.seed == v.seed
         assert d.outcomes["success"] == v.outcomes["success"], (d.seed, ivs, _describe(sc))
         assert d.outcomes["cost"] == v.outcomes["cost"], (d.seed, ivs, _describe(sc))
-        assert _same(d.outcomes["latency"], v.outcomes["latency"], rel), (d.seed, ivs, _describe(sc))
+        assert _same(d.outcomes["latency"], v.outcomes["latency"], rel), (
+            d.seed,
+            ivs,
+            _describe(sc),
+        )
         assert (d.result.ok, d.result.error, d.result.value) == (
             v.result.ok,
             v.result.error,
