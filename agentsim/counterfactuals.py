@@ -327,12 +327,14 @@ def effect(
     workers: int = 1,
     baseline: Intervention | Sequence[Intervention] = (),
     confidence: float = 0.95,
+    executor: Any = None,
 ) -> Effect:
     """Average effect of ``interventions`` on ``outcome`` over ``n`` runs.
 
     With ``paired=True`` (the default) both arms use the same seeds (common random
     numbers); ``paired=False`` draws the treated arm from independent seeds and uses a
-    Welch-type interval, for comparison.
+    Welch-type interval, for comparison. ``executor`` runs both arms on a
+    ``dask.distributed`` client (same answer as without, whatever the partitioning).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("e")
@@ -349,7 +351,13 @@ def effect(
     ivs = as_interventions(interventions)
     base_ivs = as_interventions(baseline)
     b = scenario.simulate(
-        n, seed, workers=workers, keep_traces=False, progress=False, interventions=base_ivs
+        n,
+        seed,
+        workers=workers,
+        keep_traces=False,
+        progress=False,
+        interventions=base_ivs,
+        executor=executor,
     )
     other_seed = seed if paired else _noise.child_seed(seed, 2**32)
     t = scenario.simulate(
@@ -359,6 +367,7 @@ def effect(
         keep_traces=False,
         progress=False,
         interventions=base_ivs + ivs,
+        executor=executor,
     )
     yb, yt = b.values(outcome), t.values(outcome)
     if paired:

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -77,9 +77,11 @@ def attribute_change(
     *,
     workers: int = 1,
     confidence: float = 0.95,
+    executor: Any = None,
 ) -> Attribution:
     """Shapley attribution of ``E[outcome | after] - E[outcome | before]`` to the mechanism
-    changes between the two versions (see the module docstring).
+    changes between the two versions (see the module docstring). ``executor`` runs every
+    batch on a ``dask.distributed`` client (same values as without).
 
     >>> import agentsim as asim
     >>> def version(p_search, p_llm):
@@ -117,7 +119,13 @@ def attribute_change(
         for combo in combinations(names, size):
             ivs = [changes[c] for c in combo]
             batch = before.simulate(
-                n, seed, workers=workers, keep_traces=False, progress=False, interventions=ivs
+                n,
+                seed,
+                workers=workers,
+                keep_traces=False,
+                progress=False,
+                interventions=ivs,
+                executor=executor,
             )
             ys[frozenset(combo)] = batch.values(outcome)
     per_run: dict[str, np.ndarray] = {}
