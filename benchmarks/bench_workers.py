@@ -47,10 +47,13 @@ def same(a: asim.Batch, b: asim.Batch) -> bool:
     for name in ("success", "latency", "cost"):
         if not np.array_equal(a.values(name), b.values(name)):
             return False
-    return all(
-        x.seed == y.seed and x.result == y.result and x.attributes == y.attributes
-        for x, y in zip(a, b, strict=True)
-    ) and a[N // 2].trace == b[N // 2].trace
+    return (
+        all(
+            x.seed == y.seed and x.result == y.result and x.attributes == y.attributes
+            for x, y in zip(a, b, strict=True)
+        )
+        and a[N // 2].trace == b[N // 2].trace
+    )
 
 
 def main() -> None:

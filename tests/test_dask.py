@@ -78,5 +78,5 @@ def test_dask_effect_equals_local(client: Any) -> None:
 
 
 def test_executor_must_be_a_client() -> None:
-    with pytest.raises(asim.ScenarioError, match="not a dask.distributed Client"):
+    with pytest.raises(asim.ScenarioError, match=r"not a dask\.distributed Client"):
         _scenario().simulate(10, executor=object())
