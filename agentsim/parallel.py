@@ -259,7 +259,33 @@ def batch_rows(job: Job, seeds: list[int]) -> Rows:
             runs = simulate_seeds(sc, [seeds[i] for i in delegated], inputs, ivs, keep=False)
             rows.take(delegated, rows_from_runs(runs))
         return rows
-    return rows_from_runs(simulate_seeds(sc, seeds, inputs, ivs, keep=False))
+    return _engine_rows(sc, seeds, inputs, ivs)
+
+
+def _engine_rows(
+    sc: Scenario, seeds: list[int], inputs: dict[str, Any], ivs: tuple[Intervention, ...]
+) -> Rows:
+    """Rows straight from the engine's sessions (no Run objects), unless user outcomes
+    need each run."""
+    if sc.outcomes:
+        return rows_from_runs(simulate_seeds(sc, seeds, inputs, ivs, keep=False))
+    compiled = compile_interventions(sc, ivs) if ivs else None
+    n = len(seeds)
+    ok, lat, cost = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    steps = np.zeros(n, np.int64)
+    error: list[str | None] = []
+    value: list[Any] = []
+    stopped: list[str | None] = []
+    with batch_gc():
+        for i, seed in enumerate(seeds):
+            (s,) = execute(sc, [seed], inputs, compiled, record_calls=False)
+            r = s.result
+            assert r is not None
+            ok[i], lat[i], cost[i], steps[i] = r.ok, s.end - s.t0, s.cost, s.steps
+            error.append(r.error)
+            value.append(r.value)
+            stopped.append(s.stop_reason or None)
+    return Rows(ok, lat, cost, steps, error, value, stopped, {})
 
 
 def _work(chunk: list[int]) -> Rows:
@@ -432,6 +458,9 @@ def simulate(
         chunks = _chunks(seeds, workers * 4, 5_000 if use == "des" else 50_000)
         _FORKED["job"] = job
         parts: list[Rows] = []
+        # Objects alive before the fork stay out of the children's collections (else each
+        # child's collector touches, and so copies, every page of the parent's heap).
+        gc.freeze()
         try:
             fork = mp.get_context("fork")
             with fork.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
@@ -445,6 +474,7 @@ def simulate(
             ) from exc
         finally:
             _FORKED.pop("job", None)
+            gc.unfreeze()
     with batch_gc():
         batch.runs = assemble(scenario, seeds, _concat(parts), ivs, key)
     return batch
