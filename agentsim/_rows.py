@@ -43,9 +43,22 @@ class Rows:
     value: list[Any]
     stopped: list[str | None]
     outcomes: dict[str, NDArray[np.float64]]
+    probes: dict[str, NDArray[np.int8]] | None = None
+    """For asked addresses: 1 where the call was ok, 0 where it failed, -1 where the run
+    never made it (population questions condition on it)."""
 
     def __len__(self) -> int:
         return int(self.ok.size)
+
+    def values(self, name: str) -> NDArray[np.float64]:
+        """Outcome ``name`` of every row (``success``, ``latency``, ``cost`` or a user one)."""
+        if name == "success":
+            return self.ok.astype(np.float64)
+        if name == "failure":
+            return 1.0 - self.ok.astype(np.float64)
+        if name in ("latency", "cost"):
+            return self.latency if name == "latency" else self.cost
+        return self.outcomes[name]
 
     def take(self, positions: list[int], other: Rows) -> None:
         """Overwrite rows ``positions`` with ``other``'s rows, in order."""

@@ -52,6 +52,7 @@ __all__ = [
     "batch_rows",
     "build_trace",
     "make_run",
+    "population_rows",
     "run_one",
     "simulate",
     "simulate_seeds",
@@ -263,13 +264,23 @@ def batch_rows(job: Job, seeds: list[int]) -> Rows:
 
 
 def _engine_rows(
-    sc: Scenario, seeds: list[int], inputs: dict[str, Any], ivs: tuple[Intervention, ...]
+    sc: Scenario,
+    seeds: list[int],
+    inputs: dict[str, Any],
+    ivs: tuple[Intervention, ...],
+    probes: tuple[str, ...] = (),
 ) -> Rows:
     """Rows straight from the engine's sessions (no Run objects), unless user outcomes
-    need each run."""
-    if sc.outcomes:
+    need each run; ``probes`` are addresses whose ok flag each row records."""
+    if sc.outcomes and not probes:
         return rows_from_runs(simulate_seeds(sc, seeds, inputs, ivs, keep=False))
+    if sc.outcomes:
+        raise ScenarioError(
+            f"scenario {sc.name!r} has user outcomes {sorted(sc.outcomes)}; population "
+            "questions on an executor need the built-in outcomes (run without executor=)"
+        )
     compiled = compile_interventions(sc, ivs) if ivs else None
+    seen = {a: np.full(len(seeds), -1, np.int8) for a in probes}
     n = len(seeds)
     ok, lat, cost = np.zeros(n, bool), np.zeros(n), np.zeros(n)
     steps = np.zeros(n, np.int64)
@@ -278,14 +289,42 @@ def _engine_rows(
     stopped: list[str | None] = []
     with batch_gc():
         for i, seed in enumerate(seeds):
-            (s,) = execute(sc, [seed], inputs, compiled, record_calls=False)
+            (s,) = execute(sc, [seed], inputs, compiled, record_calls=bool(probes))
+            for rec in s.records if probes else ():
+                if rec.address in seen:
+                    seen[rec.address][i] = 1 if rec.ok else 0
             r = s.result
             assert r is not None
             ok[i], lat[i], cost[i], steps[i] = r.ok, s.end - s.t0, s.cost, s.steps
             error.append(r.error)
             value.append(r.value)
             stopped.append(s.stop_reason or None)
-    return Rows(ok, lat, cost, steps, error, value, stopped, {})
+    return Rows(ok, lat, cost, steps, error, value, stopped, {}, seen or None)
+
+
+def _probe_rows(
+    job: tuple[Scenario, tuple[Intervention, ...], tuple[str, ...]], seeds: list[int]
+) -> Rows:
+    sc, ivs, probes = job
+    return _engine_rows(sc, seeds, {}, ivs, probes)
+
+
+def population_rows(
+    scenario: Scenario,
+    n: int,
+    seed: int,
+    interventions: tuple[Intervention, ...],
+    executor: Any,
+    probes: tuple[str, ...] = (),
+) -> Rows:
+    """The rows of ``simulate(scenario, n, seed, interventions=...)`` computed on a Dask
+    ``executor``, with the ok flag of each ``probes`` address (what population questions
+    such as PN and PS condition on), without building runs.
+
+    Run ``i`` has seed ``child_seed(seed, i)`` whatever the partitioning.
+    """
+    seeds = _noise.child_seeds(seed, n).tolist()
+    return _on_client(executor, (scenario, interventions, probes), seeds, _probe_rows)
 
 
 def _work(chunk: list[int]) -> Rows:
@@ -303,6 +342,11 @@ def _concat(parts: list[Rows]) -> Rows:
         value=[v for p in parts for v in p.value],
         stopped=[x for p in parts for x in p.stopped],
         outcomes={k: np.concatenate([p.outcomes[k] for p in parts]) for k in names},
+        probes=(
+            {k: np.concatenate([p.probes[k] for p in parts]) for k in parts[0].probes}  # type: ignore[index]
+            if parts and parts[0].probes
+            else None
+        ),
     )
 
 
@@ -311,7 +355,9 @@ def _chunks(seeds: list[int], parts: int, most: int) -> list[list[int]]:
     return [seeds[i : i + size] for i in range(0, len(seeds), size)]
 
 
-def _on_client(client: Any, job: Job, seeds: list[int]) -> Rows:
+def _on_client(
+    client: Any, job: Any, seeds: list[int], fn: Callable[[Any, list[int]], Rows] = batch_rows
+) -> Rows:
     """Rows computed on a ``dask.distributed`` client, chunked by run index."""
     if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
         raise ScenarioError(
@@ -324,7 +370,7 @@ def _on_client(client: Any, job: Job, seeds: list[int]) -> Rows:
     shared = (
         client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
     )
-    futures = client.map(batch_rows, [shared] * len(chunks), chunks, pure=False)
+    futures = client.map(fn, [shared] * len(chunks), chunks, pure=False)
     return _concat(list(client.gather(futures)))
 
 

@@ -80,3 +80,16 @@ def test_dask_effect_equals_local(client: Any) -> None:
 def test_executor_must_be_a_client() -> None:
     with pytest.raises(asim.ScenarioError, match=r"not a dask\.distributed Client"):
         _scenario().simulate(10, executor=object())
+
+
+@pytest.mark.parametrize(
+    "fn", [asim.probability_of_necessity, asim.probability_of_sufficiency, asim.pns]
+)
+def test_dask_probabilities_of_causation_equal_local(client: Any, fn: Any) -> None:
+    sc = _scenario()
+    cause, effect = {"main#0/search#0": True}, {"success": 1.0}
+    if fn is asim.probability_of_sufficiency:
+        cause = {"main#0/search#0": False}
+    local = fn(sc, cause, effect, n=300, seed=2)
+    remote = fn(sc, cause, effect, n=300, seed=2, executor=client)
+    assert (local.value, local.n) == (remote.value, remote.n)
