@@ -13,11 +13,12 @@ the entry agent's error and value, and the step count. Exactness:
 
 * success and cost are exact; costs are added in the engine's order (completion order inside
   a parallel group), so even their floating-point sums agree;
-* latencies are exact for fixed and exponential latencies (the exponential's ``log1p`` and the
-  Gumbel ``log`` are taken with :mod:`math`, as the engine does, because numpy's SIMD
-  versions differ from libm in the last bit for about 7% of inputs on AVX-512 machines);
-  other distributions use their numpy ``ppf`` on arrays, equal to the engine's to 1e-12
-  relative (on the machines measured, exactly);
+* latencies are exact for fixed latencies and equal to the engine's to 1e-12 relative
+  otherwise: drawn latencies use numpy on arrays (``log1p`` for the exponential, each
+  distribution's ``ppf``), and numpy's SIMD ``log1p`` differs from libm's, which the engine
+  calls, in the last bit for about 7% of inputs on AVX-512 machines (taking :mod:`math`'s
+  element by element would be exact but cost four times the whole evaluation). Gumbel-max
+  decisions take :mod:`math`'s ``log``, as the engine does;
 * where the engine's answer depends on SimPy's order of simultaneous events (a call ending
   exactly at the deadline, two branches of a first-wins group tying where one is not a single
   call, a cancellation inside an agent's ``delay``) or on behaviour outside the flow's
@@ -224,6 +225,10 @@ class _Out:
                 o.err,
                 o.val,
             )
+
+    def copy(self) -> _Out:
+        """A copy to write into (a call's output arrays are also its record's)."""
+        return _Out(self.ok.copy(), self.end.copy(), self.err.copy(), self.val.copy())
 
     def sub(self, mask: B) -> _Out:
         return _Out(self.ok[mask], self.end[mask], self.err[mask], self.val[mask])
@@ -565,7 +570,7 @@ class _Evaluator:
                 o = self.node(step, fr, idx, o.ok, o.end, sink)
             return o
         if isinstance(node, wf.Retry):
-            o = self.node(node.step, fr, idx, in_ok, t, sink)
+            o = self.node(node.step, fr, idx, in_ok, t, sink).copy()
             for _ in range(node.n):
                 again = ~o.ok
                 if not again.any():
@@ -573,7 +578,7 @@ class _Evaluator:
                 o.put(again, self.node(node.step, fr, idx[again], in_ok[again], o.end[again], sink))
             return o
         if isinstance(node, wf.Fallback):
-            o = self.node(node.primary, fr, idx, in_ok, t, sink)
+            o = self.node(node.primary, fr, idx, in_ok, t, sink).copy()
             bad = ~o.ok
             if bad.any():
                 o.put(bad, self.node(node.backup, fr, idx[bad], in_ok[bad], o.end[bad], sink))
