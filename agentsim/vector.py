@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import fnmatch
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,19 @@ from numpy.typing import NDArray
 from agentsim import noise as _noise
 from agentsim import workflow as wf
 from agentsim._apply import Compiled, compile_interventions
+from agentsim._vector_check import RESULT_KINDS as _RESULT_KINDS
+from agentsim._vector_check import TOOL_KINDS as _TOOL_KINDS
+from agentsim._vector_check import why_not_vectorisable
+from agentsim._vector_parts import (
+    Accountant,
+    Child,
+    Frame,
+    Group,
+    Leaf,
+    Out,
+    lane_groups,
+    near,
+)
 from agentsim.dist import Exponential, Fixed
 from agentsim.errors import ScenarioError
 from agentsim.interventions import Intervention, is_pattern
@@ -62,176 +75,8 @@ F = NDArray[np.float64]
 B = NDArray[np.bool_]
 I = NDArray[np.int64]  # noqa: E741
 
-_RESULT_KINDS = {"do", "repair", "break", "delay"}
-_TOOL_KINDS = {"set_params", "replace", "resample"}
-_RTOL = 1e-12
 _CHUNK = 1 << 15
 _NONE = -1  # error id of "no error"
-
-
-def _near(a: Any, b: Any) -> Any:
-    """Where two times are equal or within 1e-12 relative (the engine's order may decide)."""
-    with np.errstate(invalid="ignore"):
-        d = np.abs(a - b)
-        return (d <= _RTOL * np.maximum(np.abs(a), np.abs(b))) & np.isfinite(d)
-
-
-# -- what can be vectorised ----------------------------------------------------------------
-def _tool_reason(tool: Tool) -> str | None:
-    if tool.mechanism is not None:
-        return f"tool {tool.name!r} has a custom Python mechanism"
-    if tool.capacity is not None:
-        return f"tool {tool.name!r} has capacity {tool.capacity} (runs would contend for it)"
-    if callable(tool.value):
-        return f"tool {tool.name!r} computes its value with a Python function"
-    return None
-
-
-def why_not_vectorisable(
-    scenario: Scenario,
-    interventions: Sequence[Intervention] = (),
-    *,
-    inputs: dict[str, Any] | None = None,
-    arrivals: Any = None,
-) -> str | None:
-    """Why the vectorised executor cannot run this batch, or ``None`` when it can.
-
-    >>> from agentsim import workflow as wf
-    >>> why_not_vectorisable(wf.scenario(wf.call("a"), {"a": {}})) is None
-    True
-    >>> why_not_vectorisable(wf.scenario(wf.call("a"), {"a": {"capacity": 1}}))
-    "tool 'a' has capacity 1 (runs would contend for it)"
-    """
-    if arrivals is not None:
-        return "sessions arrive over time into one environment (arrivals=...)"
-    if inputs:
-        return f"the entry agent is given inputs {sorted(inputs)}"
-    if scenario.outcomes:
-        return f"user outcomes {sorted(scenario.outcomes)} read each run's trace"
-    for agent in scenario.agents.values():
-        if wf.flow_of(agent.fn) is None:
-            return f"agent {agent.name!r} is Python code, not a workflow flow"
-    for tool in scenario.tools.values():
-        reason = _tool_reason(tool)
-        if reason:
-            return reason
-    for iv in interventions:
-        if iv.kind not in _RESULT_KINDS | _TOOL_KINDS:
-            return f"intervention {iv.describe()} has no vectorised form"
-        if iv.kind == "replace":
-            rep = iv.replacement  # type: ignore[attr-defined]
-            if not isinstance(rep, Tool) or iv.target in scenario.agents:
-                return f"{iv.describe()} replaces a mechanism or agent by Python code"
-            reason = _tool_reason(rep)
-            if reason:
-                return f"{iv.describe()}: {reason}"
-        if iv.kind == "set_params":
-            for tool in scenario.tools.values():
-                try:
-                    changed = tool.with_params(**dict(iv.params))  # type: ignore[attr-defined]
-                except ScenarioError:
-                    continue  # compile_interventions reports it
-                reason = _tool_reason(changed)
-                if reason:
-                    return f"{iv.describe()}: {reason}"
-    return None
-
-
-# -- the record of what happened, for cost and step accounting ------------------------------
-class _Leaf:
-    """One call or decision: a step when it starts, its cost when it ends."""
-
-    __slots__ = ("amount", "end", "idx", "simple", "start")
-
-    def __init__(self, idx: I, start: F, end: F, amount: F, simple: bool) -> None:
-        self.idx, self.start, self.end, self.amount, self.simple = idx, start, end, amount, simple
-
-
-class _Child:
-    """A sub-agent: its own context's costs, added to the parent's when it returns."""
-
-    __slots__ = ("body_end", "end", "idx", "items", "start")
-
-    def __init__(self, idx: I, start: F, body_end: F, end: F, items: list[Any]) -> None:
-        self.idx, self.start, self.body_end, self.end, self.items = idx, start, body_end, end, items
-
-
-class _Group:
-    """A parallel group: its branches add to the same context in completion order; the
-    losers of a first-wins group are cut at the winner's arrival (``cuts``, per branch)."""
-
-    __slots__ = ("branches", "cuts", "idx")
-
-    def __init__(self, idx: I, branches: list[list[Any]], cuts: F | None) -> None:
-        self.idx, self.branches, self.cuts = idx, branches, cuts
-
-
-class _Frame:
-    """An agent instance: its address and its per-lane occurrence counters by name."""
-
-    __slots__ = ("address", "counts", "n", "names")
-
-    def __init__(self, address: str, names: frozenset[str], n: int) -> None:
-        self.address, self.names, self.n = address, names, n
-        self.counts: dict[str, I] = {}
-
-    def occurrence(self, name: str, idx: I) -> I:
-        cnt = self.counts.get(name)
-        if cnt is None:
-            cnt = self.counts[name] = np.zeros(self.n, dtype=np.int64)
-        if idx.size == self.n:  # every lane (idx is then 0..n-1): no fancy indexing
-            k = cnt.copy()
-            cnt += 1
-            return k
-        k = cnt[idx]
-        cnt[idx] = k + 1
-        return k
-
-
-def _groups(k: I) -> Iterator[tuple[int, B | None]]:
-    """Lanes grouped by an occurrence counter: ``(value, mask)``; mask None means all."""
-    if k.size == 0:
-        return
-    lo, hi = int(k.min()), int(k.max())
-    if lo == hi:
-        yield lo, None
-        return
-    for v in np.unique(k):
-        yield int(v), k == v
-
-
-class _Out:
-    """The representative Result of a step's output for each lane: what an agent would
-    return for it (its first failed Result, else its last)."""
-
-    __slots__ = ("end", "err", "ok", "val")
-
-    def __init__(self, ok: B, end: F, err: I, val: I) -> None:
-        self.ok, self.end, self.err, self.val = ok, end, err, val
-
-    @staticmethod
-    def empty(m: int) -> _Out:
-        return _Out(
-            np.zeros(m, bool), np.zeros(m), np.full(m, _NONE, np.int64), np.zeros(m, np.int64)
-        )
-
-    def put(self, mask: B | None, o: _Out) -> None:
-        if mask is None:
-            self.ok[:], self.end[:], self.err[:], self.val[:] = o.ok, o.end, o.err, o.val
-        else:
-            self.ok[mask], self.end[mask], self.err[mask], self.val[mask] = (
-                o.ok,
-                o.end,
-                o.err,
-                o.val,
-            )
-
-    def copy(self) -> _Out:
-        """A copy to write into (a call's output arrays are also its record's)."""
-        return _Out(self.ok.copy(), self.end.copy(), self.err.copy(), self.val.copy())
-
-    def sub(self, mask: B) -> _Out:
-        return _Out(self.ok[mask], self.end[mask], self.err[mask], self.val[mask])
 
 
 @dataclass
@@ -315,10 +160,10 @@ class _Evaluator:
 
     # calls and decisions -------------------------------------------------------------------
     def call(
-        self, name: str, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any], simple: bool
-    ) -> _Out:
-        out = _Out.empty(idx.size)
-        for kv, mask in _groups(fr.occurrence(name, idx)):
+        self, name: str, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any], simple: bool
+    ) -> Out:
+        out = Out.empty(idx.size)
+        for kv, mask in lane_groups(fr.occurrence(name, idx)):
             sub = idx if mask is None else idx[mask]
             if mask is None:
                 return self._call_at(
@@ -349,13 +194,13 @@ class _Evaluator:
         self,
         name: str,
         address: str,
-        fr: _Frame,
+        fr: Frame,
         idx: I,
         in_ok: B,
         t: F,
         sink: list[Any],
         simple: bool,
-    ) -> _Out:
+    ) -> Out:
         tool0 = self.sc.resolve_tool(name)
         matched = self.matched(address, tool0, fr.names)
         tool, d = self._effective(tool0, matched)
@@ -430,22 +275,22 @@ class _Evaluator:
         forced: B,
         sink: list[Any],
         simple: bool,
-    ) -> _Out:
+    ) -> Out:
         end = t + lat
         if tool.timeout is not None:
             to = tool.timeout
-            self.flag(idx, ~forced & _near(lat, to))
+            self.flag(idx, ~forced & near(lat, to))
             out = ~forced & (lat > to)
             if out.any():
                 end = np.where(out, t + to, end)
                 ok[out], val[out] = False, 0
                 err[out] = self.err(f"timeout after {to:g}s")
-        sink.append(_Leaf(idx, t, end, cost, simple))
-        return _Out(ok, end, err, val)
+        sink.append(Leaf(idx, t, end, cost, simple))
+        return Out(ok, end, err, val)
 
-    def choose(self, node: wf.Choose, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> _Out:
-        out = _Out.empty(idx.size)
-        for kv, mask in _groups(fr.occurrence(node.model, idx)):
+    def choose(self, node: wf.Choose, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> Out:
+        out = Out.empty(idx.size)
+        for kv, mask in lane_groups(fr.occurrence(node.model, idx)):
             sub = idx if mask is None else idx[mask]
             o = self._choose_at(
                 node,
@@ -460,8 +305,8 @@ class _Evaluator:
         return out
 
     def _choose_at(
-        self, node: wf.Choose, address: str, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]
-    ) -> _Out:
+        self, node: wf.Choose, address: str, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]
+    ) -> Out:
         tool0 = self.sc.resolve_tool(node.model)
         matched = self.matched(address, tool0, fr.names)
         tool, d = self._effective(tool0, matched)
@@ -475,7 +320,7 @@ class _Evaluator:
             # Categorical.choose: math.log(w) + gumbel(u), with math's log as the engine's
             g = np.fromiter((-math.log(-math.log(x)) for x in u.tolist()), float, m)
             score = math.log(opt.weight) + g
-            self.flag(idx, _near(score, best_score))
+            self.flag(idx, near(score, best_score))
             better = score > best_score
             best[better], best_score[better] = j, score[better]
         option_ids = np.array([self.val(o.name) for o in node.options], np.int64)
@@ -495,7 +340,7 @@ class _Evaluator:
         dec = self._finish(tool, idx, t, ok, lat, cost, err, val, forced, sink, False)
         # the branch is picked by the decision's value; a value that names no option makes
         # the agent raise in the engine: such lanes are left to it
-        out = _Out.empty(m)
+        out = Out.empty(m)
         picked = np.full(m, -1, np.int64)
         for j, oid in enumerate(option_ids):
             picked[dec.val == oid] = j
@@ -508,7 +353,7 @@ class _Evaluator:
         return out
 
     # agents --------------------------------------------------------------------------------
-    def agent_result(self, name: str, address: str, o: _Out) -> F:
+    def agent_result(self, name: str, address: str, o: Out) -> F:
         """Agent-level interventions (``Compiled.apply_to_agent``); returns the extra delay."""
         extra = 0.0
         if self.compiled is None:
@@ -538,34 +383,34 @@ class _Evaluator:
         return np.full(o.ok.size, extra)
 
     def subagent(
-        self, node: wf.Subagent, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]
-    ) -> _Out:
-        out = _Out.empty(idx.size)
+        self, node: wf.Subagent, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]
+    ) -> Out:
+        out = Out.empty(idx.size)
         body = self.flows[node.name]
         assert body is not None
-        for kv, mask in _groups(fr.occurrence(node.name, idx)):
+        for kv, mask in lane_groups(fr.occurrence(node.name, idx)):
             sub = idx if mask is None else idx[mask]
             t0 = t if mask is None else t[mask]
             address = f"{fr.address}/{node.name}#{kv}"
-            child = _Frame(address, fr.names | {node.name}, self.n)
+            child = Frame(address, fr.names | {node.name}, self.n)
             items: list[Any] = []
             o = self.node(body, child, sub, in_ok if mask is None else in_ok[mask], t0, items)
             body_end = o.end
             extra = self.agent_result(node.name, address, o)
             if extra.any():
                 o.end = body_end + extra
-            sink.append(_Child(sub, t0, body_end, o.end, items))
+            sink.append(Child(sub, t0, body_end, o.end, items))
             out.put(mask, o)
         return out
 
     # combinators ---------------------------------------------------------------------------
-    def node(self, node: wf.Flow, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> _Out:
+    def node(self, node: wf.Flow, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> Out:
         if idx.size == 0:
-            return _Out.empty(0)
+            return Out.empty(0)
         if isinstance(node, wf.Call):
             return self.call(node.tool, fr, idx, in_ok, t, sink, False)
         if isinstance(node, wf.Seq):
-            o = _Out(in_ok, t, np.zeros(0, np.int64), np.zeros(0, np.int64))
+            o = Out(in_ok, t, np.zeros(0, np.int64), np.zeros(0, np.int64))
             for step in node.steps:
                 o = self.node(step, fr, idx, o.ok, o.end, sink)
             return o
@@ -590,7 +435,7 @@ class _Evaluator:
         assert isinstance(node, wf.Par)
         return self.par(node, fr, idx, in_ok, t, sink)
 
-    def branch(self, node: wf.Flow, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> _Out:
+    def branch(self, node: wf.Flow, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> Out:
         if isinstance(node, wf.Call):
             return self.call(node.tool, fr, idx, in_ok, t, sink, True)
         if isinstance(node, wf.Subagent):
@@ -598,7 +443,7 @@ class _Evaluator:
         assert isinstance(node, wf.Par)
         return self.par(node, fr, idx, in_ok, t, sink)
 
-    def par(self, node: wf.Par, fr: _Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> _Out:
+    def par(self, node: wf.Par, fr: Frame, idx: I, in_ok: B, t: F, sink: list[Any]) -> Out:
         sinks: list[list[Any]] = [[] for _ in node.steps]
         outs = [
             self.branch(s, fr, idx, in_ok, t, k) for s, k in zip(node.steps, sinks, strict=True)
@@ -614,8 +459,8 @@ class _Evaluator:
             # the agent's Result: the first failed branch's, else the last branch's
             failed = ~ok
             rep = np.where(failed.any(axis=0), failed.argmax(axis=0), nb - 1)
-            sink.append(_Group(idx, sinks, None))
-            return _Out(np.all(ok, axis=0), end.max(axis=0), err[rep, cols], val[rep, cols])
+            sink.append(Group(idx, sinks, None))
+            return Out(np.all(ok, axis=0), end.max(axis=0), err[rep, cols], val[rep, cols])
         ok_end = np.where(ok, end, np.inf)
         win_t = ok_end.min(axis=0)
         won = np.isfinite(win_t)
@@ -628,109 +473,14 @@ class _Evaluator:
         for b in range(nb):
             other = winner != b
             exact_ok = tied[b] & simple[b] & w_simple
-            self.flag(idx, other & _near(end[b], at) & ~exact_ok)
+            self.flag(idx, other & near(end[b], at) & ~exact_ok)
         loser = won & (np.arange(nb)[:, None] != winner) & ~(tied & simple[:, None])
         cuts = np.where(loser, win_t, np.inf)
-        sink.append(_Group(idx, sinks, cuts))
-        return _Out(won, at, err[winner, cols], val[winner, cols])
-
-    # accounting ----------------------------------------------------------------------------
-    def account(self, items: list[Any], cut: F, acc: F, steps: I) -> None:
-        """Add the costs and steps of ``items`` (one context, in order) that happen before
-        ``cut`` to ``acc`` and ``steps`` (full-length arrays)."""
-        uncut = not np.isfinite(cut).any()
-        for it in items:
-            if type(it) is _Group:
-                self._group(it, cut, acc, steps)
-                continue
-            if uncut and type(it) is _Leaf:  # the common case, no deadline: plain sums
-                if it.idx.size == self.n:
-                    steps += 1
-                    acc += it.amount
-                else:
-                    steps[it.idx] += 1
-                    acc[it.idx] += it.amount
-                continue
-            c = cut[it.idx]
-            self.flag(it.idx, _near(it.start, c))
-            steps[it.idx] += it.start < c
-            if type(it) is _Leaf:
-                self.flag(it.idx, _near(it.end, c))
-                acc[it.idx] += np.where(it.end < c, it.amount, 0.0)
-            else:
-                child = np.zeros(self.n)
-                self.account(it.items, cut, child, steps)
-                self.flag(it.idx, (it.end > it.body_end) & (c <= it.end) & (c >= it.body_end))
-                acc[it.idx] += child[it.idx]
-
-    def _entries(
-        self, g: _Group, cut: F, steps: I, out: list[tuple[I, F, F, bool]], top: bool = True
-    ) -> None:
-        for b, items in enumerate(g.branches):
-            bc = cut
-            if g.cuts is not None:
-                bc = cut.copy()
-                bc[g.idx] = np.minimum(cut[g.idx], g.cuts[b])
-            for it in items:
-                if type(it) is _Group:
-                    # a nested group's calls start after the outer group's later branches
-                    # (its processes are initialised later): not in branch order
-                    self._entries(it, bc, steps, out, top=False)
-                    continue
-                c = bc[it.idx]
-                self.flag(it.idx, _near(it.start, c))
-                steps[it.idx] += it.start < c
-                if type(it) is _Leaf:
-                    self.flag(it.idx, _near(it.end, c))
-                    out.append(
-                        (it.idx, it.end, np.where(it.end < c, it.amount, 0.0), it.simple and top)
-                    )
-                else:
-                    child = np.zeros(self.n)
-                    self.account(it.items, bc, child, steps)
-                    self.flag(it.idx, (it.end > it.body_end) & (c <= it.end) & (c >= it.body_end))
-                    # A halted sub-agent branch adds its partial cost from its own process,
-                    # after the halting agent has read its context: at the deadline the run
-                    # has already been recorded (lost); after a first-wins cut it counts only
-                    # if the parent agent steps again, which is left to the engine.
-                    amount = child[it.idx]
-                    late = (it.end > c) & np.isfinite(c)
-                    self.flag(it.idx, late & (c != self.deadline) & (amount != 0))
-                    out.append((it.idx, np.minimum(it.end, c), np.where(late, 0.0, amount), False))
-
-    def _group(self, g: _Group, cut: F, acc: F, steps: I) -> None:
-        entries: list[tuple[I, F, F, bool]] = []
-        self._entries(g, cut, steps, entries)
-        pos = np.empty(self.n, np.int64)
-        pos[g.idx] = np.arange(g.idx.size)
-        times = np.full((len(entries), g.idx.size), np.inf)
-        amounts = np.zeros((len(entries), g.idx.size))
-        simple = np.zeros((len(entries), g.idx.size), bool)
-        for e, (eidx, et, ea, es) in enumerate(entries):
-            p = pos[eidx]
-            times[e, p], amounts[e, p], simple[e, p] = et, ea, es
-        order = np.argsort(times, axis=0, kind="stable")
-        times = np.take_along_axis(times, order, 0)
-        amounts = np.take_along_axis(amounts, order, 0)
-        simple = np.take_along_axis(simple, order, 0)
-        # the engine adds costs in completion order; equal times with different amounts are
-        # in branch order only between single calls
-        for e in range(1, len(entries)):
-            clash = (
-                _near(times[e], times[e - 1])
-                & (amounts[e] != amounts[e - 1])
-                & (amounts[e] != 0)
-                & (amounts[e - 1] != 0)
-                & ~(simple[e] & simple[e - 1] & (times[e] == times[e - 1]))
-            )
-            self.flag(g.idx, clash)
-        total = acc[g.idx]
-        for e in range(len(entries)):
-            total = total + amounts[e]
-        acc[g.idx] = total
+        sink.append(Group(idx, sinks, cuts))
+        return Out(won, at, err[winner, cols], val[winner, cols])
 
     # a batch -------------------------------------------------------------------------------
-    def run(self, keys: NDArray[np.uint64]) -> tuple[_Out, F, I, B, B]:
+    def run(self, keys: NDArray[np.uint64]) -> tuple[Out, F, I, B, B]:
         n = self.n = keys.size
         self.keys = keys
         self.tie = np.zeros(n, bool)
@@ -738,7 +488,7 @@ class _Evaluator:
         flow = self.flows[entry.name]
         assert flow is not None
         address = f"{entry.name}#0"
-        fr = _Frame(address, frozenset({entry.name}), n)
+        fr = Frame(address, frozenset({entry.name}), n)
         idx = np.arange(n)
         items: list[Any] = []
         o = self.node(flow, fr, idx, np.ones(n, bool), np.zeros(n), items)
@@ -750,10 +500,10 @@ class _Evaluator:
         cut = np.full(n, np.inf if deadline is None else float(deadline))
         cost = np.zeros(n)
         steps = np.zeros(n, np.int64)
-        self.account(items, cut, cost, steps)
+        Accountant(n, self.deadline, self.flag).account(items, cut, cost, steps)
         stopped = np.zeros(n, bool)
         if deadline is not None:
-            self.flag(idx, _near(o.end, deadline))
+            self.flag(idx, near(o.end, deadline))
             self.flag(idx, (o.end > body_end) & (deadline <= o.end) & (deadline >= body_end))
             stopped = o.end > deadline
             o.ok[stopped], o.val[stopped], o.end[stopped] = False, 0, deadline
