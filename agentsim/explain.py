@@ -49,6 +49,7 @@ import numpy as np
 
 from agentsim.attribution.baselines import decisive_error
 from agentsim.errors import AttributionError
+from agentsim.executor import batch_progress
 from agentsim.interventions import (
     Intervention,
     agent_names_of,
@@ -57,7 +58,6 @@ from agentsim.interventions import (
     set_params,
     target_matches,
 )
-from agentsim.executor import batch_progress
 from agentsim.run import Batch
 from agentsim.scenario import Scenario
 from agentsim.stats import Estimate, mean_ci, paired_difference, wilson
