@@ -58,6 +58,7 @@ __all__ = [
     "population_rows",
     "replay",
     "run_one",
+    "session_outcomes",
     "simulate",
     "simulate_seeds",
 ]
@@ -79,11 +80,7 @@ def make_run(
     """
     result = s.result
     assert result is not None
-    outcomes = {
-        "success": 1.0 if result.ok else 0.0,
-        "latency": s.end - s.t0,
-        "cost": s.cost,
-    }
+    outcomes = session_outcomes(s)
     attrs: dict[str, Any] = {"steps": s.steps, "arrival": s.t0}
     if context.coupled:  # the trace alone does not determine this run (abduction refuses)
         attrs["coupled_sessions"] = len(context.seeds)
@@ -110,6 +107,13 @@ def make_run(
     if not keep:
         run.drop_records()
     return run
+
+
+def session_outcomes(s: Session) -> dict[str, float]:
+    """The built-in outcomes of a finished session: ``success``, ``latency`` (from the
+    session's arrival) and ``cost`` (every completed call)."""
+    assert s.result is not None
+    return {"success": 1.0 if s.result.ok else 0.0, "latency": s.end - s.t0, "cost": s.cost}
 
 
 def _session_notes(s: Session) -> dict[str, Any] | None:
