@@ -34,6 +34,7 @@ __all__ = ["Compiled", "check_address_targets", "compile_interventions"]
 Gen = Generator[Any, Any, Any]
 
 _MECHANISM = {"replace", "set_params", "resample", "fix"}
+_RESULT = frozenset({"do", "repair", "break", "delay"})
 
 
 class Compiled:
@@ -67,6 +68,13 @@ class Compiled:
         self, address: str, req: Any, agent_names: frozenset[str]
     ) -> tuple[Intervention, ...]:
         """Interventions matching a call, in the order they were given."""
+        if not self._names and not self._globs:  # exact addresses only: one look-up
+            exact = self._exact.get(address)
+            if not exact:
+                return ()
+            found = tuple(iv for _, iv in exact)
+            self.matched.update(found)
+            return found
         tool_name = req.tool.name if hasattr(req, "tool") else "wait"
         hits = self._exact.get(address, []) + self._names.get(tool_name, [])
         if self._agent_names:
@@ -82,6 +90,11 @@ class Compiled:
         found = tuple(iv for _, iv in hits)
         self.matched.update(found)
         return found
+
+    def result_level(self, matched: tuple[Intervention, ...]) -> bool:
+        """Whether every intervention in ``matched`` changes only a call's result (not its
+        mechanism or its noise), so the call can be evaluated as if none applied first."""
+        return all(iv.kind in _RESULT for iv in matched)
 
     def apply_to_tool(
         self, iv: Intervention, tool: Tool, draw: int | None

@@ -154,6 +154,7 @@ class Session:
         "draw",
         "end",
         "env",
+        "failed",
         "halted",
         "index",
         "ivs",
@@ -195,6 +196,8 @@ class Session:
         self.override = override
         self.draw = draw
         self.records: list[Rec] = []
+        self.failed: list[tuple[str, str]] = []
+        """(address, tool) of every unrecorded call that did not end ok (``keep=False``)."""
         self.steps = 0
         self.max_steps = kernel.scenario.max_steps
         self.limit = min(self.max_steps, ZERO_TIME_STEPS)
@@ -322,14 +325,16 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     if s.halted is not None or s.steps >= s.limit:
         s.check()
     s.steps += 1
-    if s.override is None and type(req) is _Call:
-        tool = req.tool
-        if tool.plain and (s.ivs is None or not s.ivs.for_call(req.address, req, ctx.agent_names)):
-            return (yield from _plain_call(ctx, s, req, tool))
     env = s.env
     address = req.address
     ivs = s.ivs
     matched = ivs.for_call(address, req, ctx.agent_names) if ivs is not None else ()
+    if s.override is None and type(req) is _Call and req.tool.plain:
+        if not matched:
+            return (yield from _plain_call(ctx, s, req, req.tool))
+        if not s.keep and ivs is not None and ivs.result_level(matched):
+            # nothing reads this call's record: the fast path, then the changed result
+            return (yield from _plain_call(ctx, s, req, req.tool, matched))
     if type(req) is _Wait:
         rec = Rec(address, "wait", "wait", ctx.address, ctx.name, env.now, [])
         fields: list[Any] = [True, None, req.seconds, 0.0, None, False]
@@ -413,9 +418,11 @@ def _dispatch(ctx: Context, req: Any) -> Gen:
     return Result(ok, value, env.now - start, cost, error, address)
 
 
-def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
+def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool, matched: Any = ()) -> Gen:
     """:func:`_dispatch` specialised to the commonest call: default noisy-AND mechanism, no
-    capacity, no timeout, no intervention, factual noise. Same semantics, fewer lookups."""
+    capacity, no timeout, factual noise, and no intervention but those in ``matched``, which
+    act on the result only (``repair``, ``break_``, ``do``, ``delay``; the caller keeps no
+    record of such a call). Same semantics, fewer lookups."""
     env = s.env
     address = req.address
     sk, draw = s.seed_key, s.draw
@@ -453,11 +460,22 @@ def _plain_call(ctx: Context, s: Session, req: _Call, tool: Tool) -> Gen:
     else:
         value = None
         error = f"{tool.name} failed" if inputs_ok else f"{tool.name} failed (bad input)"
+    if matched:
+        assert s.ivs is not None
+        fields = [ok, value, latency, cost, error, False]
+        inputs = [x for x in req.inputs if type(x) is Result]
+        for iv in matched:
+            s.ivs.apply_to_result(iv, fields, req, inputs)
+        ok, value, latency, cost, error, _ = fields
+    if rec is None and not ok:
+        s.failed.append((address, tool.name))
     try:
         yield env.timeout(latency)
     except simpy.Interrupt as intr:
         if rec is not None:
             _finish_halted(rec, env._now, intr.cause, None)
+        elif ok:
+            s.failed.append((address, tool.name))
         raise (
             intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
         ) from None

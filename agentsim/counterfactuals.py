@@ -151,12 +151,14 @@ def effect(
     workers: int = 1,
     baseline: Intervention | Sequence[Intervention] = (),
     confidence: float = 0.95,
+    executor: Any = None,
 ) -> Effect:
     """Average effect of ``interventions`` on ``outcome`` over ``n`` runs.
 
     With ``paired=True`` (the default) both arms use the same seeds (common random
     numbers); ``paired=False`` draws the treated arm from independent seeds and uses a
-    Welch-type interval, for comparison.
+    Welch-type interval, for comparison. ``executor`` runs both arms on a
+    ``dask.distributed`` client (same answer as without, whatever the partitioning).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("e")
@@ -170,9 +172,11 @@ def effect(
     """
     ivs = as_interventions(interventions)
     base_ivs = as_interventions(baseline)
-    yb = PopulationWorld(scenario, n, seed, workers=workers).outcomes(base_ivs, outcome)
+    yb = PopulationWorld(scenario, n, seed, workers=workers, executor=executor).outcomes(
+        base_ivs, outcome
+    )
     other_seed = seed if paired else _noise.child_seed(seed, 2**32)
-    treated = PopulationWorld(scenario, n, other_seed, workers=workers)
+    treated = PopulationWorld(scenario, n, other_seed, workers=workers, executor=executor)
     yt = treated.outcomes(base_ivs + ivs, outcome)
     if paired:
         ate = paired_difference(yt, yb, confidence)

@@ -9,7 +9,14 @@ timeouts under load and the coupling between runs emerge from the simulation; su
 runs in one process because its sessions are one causal system.
 
 Processes are forked (the scenario, which holds user functions and lambdas, is inherited
-rather than pickled); where fork is unavailable the batch runs serially.
+rather than pickled); where fork is unavailable the batch runs serially. Workers send back
+compact rows (:mod:`agentsim._rows`), not Run objects, and the parent rebuilds a run's trace
+on demand by re-simulating it. ``executor=`` takes a ``dask.distributed`` client instead:
+the batch is cut into chunks of run indices, so results never depend on the partitioning.
+
+``engine="auto"`` runs declarative workflows on the vectorised executor
+(:mod:`agentsim.vector`) when nothing in the batch needs the discrete-event engine, and
+says which engine ran in ``Batch.engine``.
 """
 
 from __future__ import annotations
@@ -17,7 +24,6 @@ from __future__ import annotations
 import dataclasses
 import gc
 import inspect
-import itertools
 import multiprocessing as mp
 import os
 import sys
@@ -26,10 +32,14 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agentsim import noise as _noise
+from agentsim import vector
 from agentsim._compiled import compile_interventions
 from agentsim._engine import Session, execute, unyielded
 from agentsim._gc import collect_rarely
+from agentsim._rows import Rows, assemble, notes_of, rows_from_outcomes, rows_from_runs
 from agentsim.dist import as_distribution
 from agentsim.errors import ScenarioError, ScenarioWarning, SimulationError
 from agentsim.interventions import Intervention, as_interventions
@@ -40,14 +50,21 @@ if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
 __all__ = [
+    "ENGINES",
     "arrival_times",
     "batch_progress",
+    "batch_rows",
     "make_run",
+    "population_rows",
     "replay",
     "run_one",
+    "session_outcomes",
     "simulate",
     "simulate_seeds",
 ]
+
+ENGINES = ("auto", "des", "vector")
+"""Values of ``simulate(engine=...)``."""
 
 
 def make_run(
@@ -63,26 +80,13 @@ def make_run(
     """
     result = s.result
     assert result is not None
-    outcomes = {
-        "success": 1.0 if result.ok else 0.0,
-        "latency": s.end - s.t0,
-        "cost": s.cost,
-    }
+    outcomes = session_outcomes(s)
     attrs: dict[str, Any] = {"steps": s.steps, "arrival": s.t0}
     if context.coupled:  # the trace alone does not determine this run (abduction refuses)
         attrs["coupled_sessions"] = len(context.seeds)
     if s.stop_reason:
         attrs["stopped"] = s.stop_reason
-    if s.crash is not None:
-        attrs["crash"] = s.crash.as_dict()
-    lost = unyielded(s)
-    if lost:
-        attrs["warnings"] = [
-            f"{len(lost)} call request(s) created but never yielded, so never made: "
-            + ", ".join(lost[:3])
-            + ("..." if len(lost) > 3 else "")
-            + "; write `yield ctx.call(...)` (or pass the request to ctx.parallel/ctx.first)"
-        ]
+    attrs.update(_session_notes(s) or {})
     run = Run(
         scenario=scenario,
         seed=s.seed,
@@ -103,6 +107,29 @@ def make_run(
     if not keep:
         run.drop_records()
     return run
+
+
+def session_outcomes(s: Session) -> dict[str, float]:
+    """The built-in outcomes of a finished session: ``success``, ``latency`` (from the
+    session's arrival) and ``cost`` (every completed call)."""
+    assert s.result is not None
+    return {"success": 1.0 if s.result.ok else 0.0, "latency": s.end - s.t0, "cost": s.cost}
+
+
+def _session_notes(s: Session) -> dict[str, Any] | None:
+    """A session's records of scenario bugs: its crash, its unyielded requests."""
+    notes: dict[str, Any] = {}
+    if s.crash is not None:
+        notes["crash"] = s.crash.as_dict()
+    lost = unyielded(s)
+    if lost:
+        notes["warnings"] = [
+            f"{len(lost)} call request(s) created but never yielded, so never made: "
+            + ", ".join(lost[:3])
+            + ("..." if len(lost) > 3 else "")
+            + "; write `yield ctx.call(...)` (or pass the request to ctx.parallel/ctx.first)"
+        ]
+    return notes or None
 
 
 def check_inputs(scenario: Scenario, inputs: dict[str, Any], what: str) -> None:
@@ -232,12 +259,139 @@ def arrival_times(seed: int, n: int, arrivals: Any) -> list[float]:
 _FORKED: dict[str, Any] = {}
 
 
-def _work(chunk: list[int]) -> list[Run]:
-    sc, inputs, ivs, keep = _FORKED["job"]
-    runs = simulate_seeds(sc, chunk, inputs, ivs, keep)
-    for r in runs:  # the parent re-attaches its own scenario object
-        r.scenario = None  # type: ignore[assignment]
-    return runs
+Job = tuple["Scenario", dict[str, Any], tuple[Intervention, ...], str]
+"""What a worker needs: scenario, entry inputs, interventions, engine ("des" or "vector")."""
+
+
+def batch_rows(job: Job, seeds: list[int]) -> Rows:
+    """The rows of the runs with ``seeds``: on the vectorised executor (the runs it leaves
+    to the engine re-simulated here) or on the engine, recording no spans."""
+    sc, inputs, ivs, engine = job
+    if engine == "vector":
+        out = vector.evaluate(sc, seeds, ivs)
+        rows = rows_from_outcomes(out)
+        delegated = np.flatnonzero(out.delegate).tolist()
+        if delegated:
+            runs = simulate_seeds(sc, [seeds[i] for i in delegated], inputs, ivs, keep=False)
+            rows.take(delegated, rows_from_runs(runs))
+        return rows
+    return _engine_rows(sc, seeds, inputs, ivs)
+
+
+def _engine_rows(
+    sc: Scenario,
+    seeds: list[int],
+    inputs: dict[str, Any],
+    ivs: tuple[Intervention, ...],
+    probes: tuple[str, ...] = (),
+) -> Rows:
+    """Rows straight from the engine's sessions (no Run objects), unless user outcomes
+    need each run; ``probes`` are addresses whose ok flag each row records."""
+    if sc.outcomes and not probes:
+        return rows_from_runs(simulate_seeds(sc, seeds, inputs, ivs, keep=False))
+    if sc.outcomes:
+        raise ScenarioError(
+            f"scenario {sc.name!r} has user outcomes {sorted(sc.outcomes)}; population "
+            "questions on an executor need the built-in outcomes (run without executor=)"
+        )
+    compiled = compile_interventions(sc, ivs) if ivs else None
+    seen = {a: np.full(len(seeds), -1, np.int8) for a in probes}
+    n = len(seeds)
+    ok, lat, cost = np.zeros(n, bool), np.zeros(n), np.zeros(n)
+    steps = np.zeros(n, np.int64)
+    error: list[str | None] = []
+    value: list[Any] = []
+    stopped: list[str | None] = []
+    notes: list[dict[str, Any] | None] = []
+    with collect_rarely(unfreeze=True):
+        for i, seed in enumerate(seeds):
+            (s,) = execute(sc, [seed], inputs, compiled, record_calls=bool(probes))
+            for rec in s.records if probes else ():
+                if rec.address in seen:
+                    seen[rec.address][i] = 1 if rec.ok else 0
+            r = s.result
+            assert r is not None
+            ok[i], lat[i], cost[i], steps[i] = r.ok, s.end - s.t0, s.cost, s.steps
+            error.append(r.error)
+            value.append(r.value)
+            stopped.append(s.stop_reason or None)
+            notes.append(_session_notes(s))
+    return Rows(ok, lat, cost, steps, error, value, stopped, {}, seen or None, notes_of(notes))
+
+
+def _probe_rows(
+    job: tuple[Scenario, tuple[Intervention, ...], tuple[str, ...]], seeds: list[int]
+) -> Rows:
+    sc, ivs, probes = job
+    return _engine_rows(sc, seeds, {}, ivs, probes)
+
+
+def population_rows(
+    scenario: Scenario,
+    n: int,
+    seed: int,
+    interventions: tuple[Intervention, ...],
+    executor: Any,
+    probes: tuple[str, ...] = (),
+) -> Rows:
+    """The rows of ``simulate(scenario, n, seed, interventions=...)`` computed on a Dask
+    ``executor``, with the ok flag of each ``probes`` address (what population questions
+    such as PN and PS condition on), without building runs.
+
+    Run ``i`` has seed ``child_seed(seed, i)`` whatever the partitioning.
+    """
+    seeds = _noise.child_seeds(seed, n).tolist()
+    return _on_client(executor, (scenario, interventions, probes), seeds, _probe_rows)
+
+
+def _work(chunk: list[int]) -> Rows:
+    return batch_rows(_FORKED["job"], chunk)
+
+
+def _concat(parts: list[Rows]) -> Rows:
+    names = list(parts[0].outcomes) if parts else []
+    return Rows(
+        ok=np.concatenate([p.ok for p in parts]),
+        latency=np.concatenate([p.latency for p in parts]),
+        cost=np.concatenate([p.cost for p in parts]),
+        steps=np.concatenate([p.steps for p in parts]),
+        error=[e for p in parts for e in p.error],
+        value=[v for p in parts for v in p.value],
+        stopped=[x for p in parts for x in p.stopped],
+        outcomes={k: np.concatenate([p.outcomes[k] for p in parts]) for k in names},
+        probes=(
+            {k: np.concatenate([p.probes[k] for p in parts]) for k in parts[0].probes}  # type: ignore[index]
+            if parts and parts[0].probes
+            else None
+        ),
+        notes=notes_of(
+            [x for p in parts for x in (p.notes if p.notes is not None else [None] * len(p))]
+        ),
+    )
+
+
+def _chunks(seeds: list[int], parts: int, most: int) -> list[list[int]]:
+    size = max(1, min(most, -(-len(seeds) // parts)))
+    return [seeds[i : i + size] for i in range(0, len(seeds), size)]
+
+
+def _on_client(
+    client: Any, job: Any, seeds: list[int], fn: Callable[[Any, list[int]], Rows] = batch_rows
+) -> Rows:
+    """Rows computed on a ``dask.distributed`` client, chunked by run index."""
+    if not (callable(getattr(client, "map", None)) and callable(getattr(client, "gather", None))):
+        raise ScenarioError(
+            f"executor={client!r} is not a dask.distributed Client (it needs map and gather); "
+            "pass Client(...) or use workers= for processes on this machine"
+        )
+    info = client.scheduler_info() if callable(getattr(client, "scheduler_info", None)) else {}
+    nworkers = max(1, len(info.get("workers", {})) or 1)
+    chunks = _chunks(seeds, nworkers * 4, 50_000)
+    shared = (
+        client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
+    )
+    futures = client.map(fn, [shared] * len(chunks), chunks, pure=False)
+    return _concat(list(client.gather(futures)))
 
 
 @contextmanager
@@ -278,6 +432,8 @@ def simulate(
     interventions: Any = (),
     inputs: dict[str, Any] | None = None,
     on_crash: str = "record",
+    engine: str = "auto",
+    executor: Any = None,
 ) -> Batch:
     """Simulate ``n`` runs of ``scenario``.
 
@@ -305,6 +461,15 @@ def simulate(
         What to do when scenario code raises an exception that is not a modelled
         :class:`~agentsim.context.Failure`: ``record`` it on the run (which fails; the batch
         warns once and :meth:`Batch.crashes` lists them), or ``raise`` the first one.
+    engine : {"auto", "des", "vector"}
+        ``des`` steps the SimPy engine run by run; ``vector`` evaluates a declarative
+        workflow (:mod:`agentsim.workflow`) for all runs at once with numpy, with the same
+        per-run outcomes (:mod:`agentsim.vector`); ``auto`` picks ``vector`` when the batch
+        allows it (a workflow scenario, no capacity, no arrivals, no custom Python
+        mechanism or outcome). ``Batch.engine`` says which ran.
+    executor : dask.distributed.Client, optional
+        Run the batch on a Dask cluster, cut into chunks of run indices (results identical
+        to ``workers=1``); ``workers`` is then ignored.
 
     Examples
     --------
@@ -317,6 +482,8 @@ def simulate(
     >>> batch = simulate(sc, 100, seed=1)
     >>> 0.3 < batch.rate("success").value < 0.7
     True
+    >>> batch.engine
+    'des'
     """
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ScenarioError(f"n={n!r} must be a positive integer number of runs")
@@ -324,10 +491,25 @@ def simulate(
         raise ScenarioError(f"workers={workers!r} must be a positive integer")
     if on_crash not in ("record", "raise"):
         raise ScenarioError(f"on_crash={on_crash!r} must be 'record' or 'raise'")
+    if engine not in ENGINES:
+        raise ScenarioError(f"engine={engine!r} is not one of {ENGINES}")
     inputs = dict(inputs or {})
     check_inputs(scenario, inputs, "simulate()")
     ivs = as_interventions(interventions)
-    batch = _simulate(scenario, n, seed, workers, keep_traces, arrivals, progress, ivs, inputs)
+    reason = (
+        vector.why_not_vectorisable(scenario, ivs, inputs=inputs, arrivals=arrivals)
+        if engine != "des"
+        else "engine='des' was asked for"
+    )
+    if engine == "vector" and reason is not None:
+        raise ScenarioError(
+            f"scenario {scenario.name!r} cannot run on the vectorised executor: {reason}; "
+            "use engine='des' (or 'auto', which picks the engine that can run it)"
+        )
+    use = "vector" if reason is None else "des"
+    batch = _simulate(
+        scenario, n, seed, workers, keep_traces, arrivals, progress, ivs, inputs, use, executor
+    )
     if on_crash == "raise":
         raise_first_crash(batch)
     warn_scenario_bugs(batch)
@@ -344,11 +526,13 @@ def _simulate(
     progress: bool | None,
     ivs: tuple[Intervention, ...],
     inputs: dict[str, Any],
+    use: str,
+    executor: Any,
 ) -> Batch:
     # generated lazily: a huge n must not build its seed list before the first run
     seeds = (_noise.child_seed(seed, i) for i in range(n))
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
-    batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None)
+    batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None, engine=use)
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
@@ -361,23 +545,38 @@ def _simulate(
             ctx = RunContext(seeds=shared_seeds, arrival_times=shared_times, index=i, inputs=key)
             batch.runs.append(make_run(scenario, s, ctx, ivs, keep_traces))
         return batch
+    key = tuple(sorted(inputs.items()))
+    job: Job = (scenario, inputs, ivs, use)
+    forked = workers > 1 and n >= 2 * workers and "fork" in mp.get_all_start_methods()
+    # these executors cut the seed list into chunks (the serial engine takes it lazily)
+    chunked = executor is not None or use == "vector" or forked
+    listed = _noise.child_seeds(seed, n).tolist() if chunked else []
+    if executor is not None:
+        with collect_rarely(unfreeze=True):
+            batch.runs = assemble(scenario, listed, _on_client(executor, job, listed), ivs, key)
+        return batch
+    if use == "vector" and not forked:
+        with collect_rarely(unfreeze=True):
+            batch.runs = assemble(scenario, listed, batch_rows(job, listed), ivs, key)
+        return batch
     with _progress(n, bool(show), f"simulating {scenario.name}") as advance:
-        if workers == 1 or n < 2 * workers or "fork" not in mp.get_all_start_methods():
+        if not forked:
             batch.runs = simulate_seeds(
                 scenario, seeds, inputs, ivs, keep_traces, on_run=lambda: advance(1)
             )
             return batch
-        size = max(1, min(500, n // (workers * 4)))
-        chunks = (list(itertools.islice(seeds, size)) for _ in range(0, n, size))
-        _FORKED["job"] = (scenario, inputs, ivs, keep_traces)
+        chunks = _chunks(listed, workers * 4, 5_000 if use == "des" else 50_000)
+        _FORKED["job"] = job
+        parts: list[Rows] = []
+        # Objects alive before the fork stay out of the children's collections (else each
+        # child's collector touches, and so copies, every page of the parent's heap).
+        gc.freeze()
         try:
             fork = mp.get_context("fork")
             with fork.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
-                for runs in pool.imap(_work, chunks):
-                    for r in runs:
-                        r.scenario = scenario
-                    batch.runs.extend(runs)
-                    advance(len(runs))
+                for rows in pool.imap(_work, chunks):
+                    parts.append(rows)
+                    advance(len(rows))
         except Exception as exc:
             raise SimulationError(
                 f"a worker process failed ({type(exc).__name__}: {exc}); run with workers=1 "
@@ -385,6 +584,9 @@ def _simulate(
             ) from exc
         finally:
             _FORKED.pop("job", None)
+            gc.unfreeze()
+    with collect_rarely(unfreeze=True):
+        batch.runs = assemble(scenario, listed, _concat(parts), ivs, key)
     return batch
 
 

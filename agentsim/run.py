@@ -227,6 +227,8 @@ class Batch:
     seed: int
     runs: list[Run] = field(default_factory=list)
     arrivals: bool = False
+    engine: str = "des"
+    """Which executor simulated the batch: ``"des"`` (the SimPy engine) or ``"vector"``."""
 
     def __len__(self) -> int:
         return len(self.runs)

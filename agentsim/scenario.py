@@ -457,9 +457,12 @@ class Scenario:
         progress: bool | None = None,
         interventions: Intervention | list[Intervention] | tuple[Intervention, ...] = (),
         on_crash: str = "record",
+        engine: str = "auto",
+        executor: Any = None,
         **inputs: Any,
     ) -> Batch:
-        """Run ``n`` sessions; see :func:`agentsim.executor.simulate`. Other keyword
+        """Run ``n`` sessions; see :func:`agentsim.executor.simulate` (``engine``: "auto",
+        "des" or "vector"; ``executor``: a dask.distributed Client). Other keyword
         arguments are inputs of the entry agent (refused when it does not accept them)."""
         from agentsim.executor import simulate  # the allowed upward call (see Scenario.run)
 
@@ -474,6 +477,8 @@ class Scenario:
             interventions=interventions,
             inputs=inputs,
             on_crash=on_crash,
+            engine=engine,
+            executor=executor,
         )
 
     def params(self) -> Mapping[str, Tool]:

@@ -87,6 +87,7 @@ __all__ = [
     "call",
     "choose",
     "fallback",
+    "flow_of",
     "from_json",
     "nodes",
     "par",
@@ -98,6 +99,9 @@ __all__ = [
     "to_json",
     "tool_names",
 ]
+
+FLOW_ATTRIBUTE = "__agentsim_flow__"
+"""Attribute of a compiled agent function holding the flow it runs."""
 
 ENTRY = "main"
 """Name of the entry agent of a compiled workflow (its address is ``main#0``)."""
@@ -494,7 +498,23 @@ def _agent_function(body: Flow) -> Callable[..., Generator[Any, Any, Result]]:
         out = yield from _run(ctx, body, inputs)
         return _agent_result(out)
 
+    # the vectorised executor reads the flow back from the agent (see flow_of)
+    setattr(agent, FLOW_ATTRIBUTE, body)
     return agent
+
+
+def flow_of(fn: Any) -> Flow | None:
+    """The flow an agent function compiled by :func:`scenario` runs, else ``None``.
+
+    >>> sc = scenario(call("a"), {"a": {}})
+    >>> flow_of(sc.entry.fn)
+    Call(kind='call', tool='a')
+    >>> flow_of(lambda ctx: None) is None
+    True
+    """
+    flow = getattr(fn, FLOW_ATTRIBUTE, None)
+    kinds = Call | Seq | Par | Retry | Fallback | Subagent | Choose
+    return flow if isinstance(flow, kinds) else None
 
 
 def _agent_result(out: tuple[Result, ...]) -> Result:
@@ -546,4 +566,6 @@ def _run(ctx: Context, node: Flow, inputs: tuple[Result, ...]) -> Gen:
             return out
         return (yield from _run(ctx, node.backup, inputs))
     decision = yield ctx.choose(node.model, node.weights(), inputs=inputs)
+    if not decision.ok and not any(o.name == decision.value for o in node.options):
+        return (decision,)  # the decision failed without naming an option (a timeout)
     return (yield from _run(ctx, node.branch(decision.value), inputs))

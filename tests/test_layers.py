@@ -40,6 +40,10 @@ LAYER_OF = {
     "agentsim._compiled": "engine",
     "agentsim.executor": "engine",
     "agentsim.run": "engine",
+    "agentsim.vector": "engine",
+    "agentsim._vector_check": "engine",
+    "agentsim._vector_parts": "engine",
+    "agentsim._rows": "engine",
     "agentsim.worlds.": "causal",
     "agentsim.worlds": "causal",
     # old import paths, kept as re-export shims of the worlds package

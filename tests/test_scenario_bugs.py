@@ -130,6 +130,9 @@ def test_a_request_created_but_never_yielded_is_a_warning_on_the_run() -> None:
     assert [s.address for s in run.trace.calls()] == ["main#0/t#0"]
     with pytest.warns(ScenarioWarning, match="5 of 5 runs: 1 call request"):
         sc.simulate(5, keep_traces=False)
+    with pytest.warns(ScenarioWarning, match="6 of 6 runs: 1 call request"):
+        forked = sc.simulate(6, workers=2)  # workers ship the warnings with their rows
+    assert all(len(r.warnings) == 1 for r in forked)
 
 
 def test_no_warning_for_a_clean_scenario() -> None:
@@ -157,8 +160,8 @@ def test_inputs_the_entry_agent_does_not_accept_are_refused_before_any_run() -> 
         calls.append(ticket)
         return (yield ctx.call(t))
 
-    with pytest.raises(ScenarioError, match=r"simulate\(\) got \['engine'\].*main\(ctx, ticket="):
-        sc.simulate(5, engine="vector")
+    with pytest.raises(ScenarioError, match=r"simulate\(\) got \['engin'\].*main\(ctx, ticket="):
+        sc.simulate(5, engin="vector")
     with pytest.raises(ScenarioError, match=r"run\(\) got \['tiket'\]"):
         sc.run(seed=0, tiket="T-2")
     assert calls == []  # refused before any run

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from itertools import combinations
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -78,9 +78,11 @@ def attribute_change(
     *,
     workers: int = 1,
     confidence: float = 0.95,
+    executor: Any = None,
 ) -> Attribution:
     """Shapley attribution of ``E[outcome | after] - E[outcome | before]`` to the mechanism
-    changes between the two versions (see the module docstring).
+    changes between the two versions (see the module docstring). ``executor`` runs every
+    batch on a ``dask.distributed`` client (same values as without).
 
     >>> import agentsim as asim
     >>> def version(p_search, p_llm):
@@ -113,7 +115,7 @@ def attribute_change(
         )
     names = list(changes)
     k = len(names)
-    population = PopulationWorld(before, n, seed, workers=workers)
+    population = PopulationWorld(before, n, seed, workers=workers, executor=executor)
     ys: dict[frozenset[str], np.ndarray] = {}
     for size in range(k + 1):
         for combo in combinations(names, size):

@@ -56,6 +56,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import networkx as nx
+import numpy as np
+from numpy.typing import NDArray
 
 from agentsim.errors import AttributionError, suggest
 from agentsim.interventions import break_, fix, repair, resample
@@ -195,13 +197,7 @@ class Game:
         """``v(S)`` evaluated on ``world``."""
         outcome = self.outcome
         if self.kind == "repair" and isinstance(world, RepairShortcutWorld):
-            players = self.players
-            shortcut = world
-
-            def v_repair(coalition: frozenset[str]) -> float:
-                return float(shortcut.repair_outcome(coalition, players, outcome))
-
-            return v_repair
+            return _RepairValue(world, self.players, outcome)
 
         def v(coalition: frozenset[str]) -> float:
             if self.kind != "resample":
@@ -229,6 +225,26 @@ class Game:
             return float(world.outcome(self.interventions(world, coalition, draw), outcome))
 
         return v
+
+
+class _RepairValue:
+    """``v(S)`` of the repair game on a world with shortcuts (a simulated run): one
+    coalition at a time, or the whole table at once (what an exact solver asks for)."""
+
+    def __init__(
+        self, world: RepairShortcutWorld, players: dict[str, tuple[str, ...]], outcome: str
+    ) -> None:
+        self.world = world
+        self.players = players
+        self.outcome = outcome
+
+    def __call__(self, coalition: frozenset[str]) -> float:
+        return float(self.world.repair_outcome(coalition, self.players, self.outcome))
+
+    def table(self, names: tuple[str, ...]) -> NDArray[np.float64]:
+        """Every coalition's value over ``names``, indexed by bitmask."""
+        out: NDArray[np.float64] = self.world.repair_table(names, self.players, self.outcome)
+        return out
 
 
 def _is_finite_scm(world: World) -> bool:

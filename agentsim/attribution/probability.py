@@ -29,6 +29,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from agentsim.errors import AttributionError
 from agentsim.interventions import do
 from agentsim.stats import Estimate, wilson
@@ -61,10 +63,13 @@ def _population(
     n: int,
     seed: int,
     mode: str,
+    executor: Any = None,
 ) -> Estimate:
     address, x = _one(cause, "cause")
     outcome, y = _one(effect, "effect")
     x = bool(x)
+    if executor is not None:
+        return _on_executor(scenario, address, x, outcome, y, n, seed, mode, executor)
     hits = total = 0
     for unit in PopulationWorld(scenario, n, seed).units():
         actual = unit.actual()
@@ -104,8 +109,13 @@ def probability_of_necessity(
     effect: Mapping[str, Any],
     n: int = 50_000,
     seed: int = 0,
+    *,
+    executor: Any = None,
 ) -> Estimate:
     """PN by exact per-run counterfactuals over ``n`` simulated runs.
+
+    ``executor`` (a ``dask.distributed`` client) computes the same counts from whole
+    batches on a cluster, partitioned by run index (same answer).
 
     ``cause`` is ``{address: ok_value}``, ``effect`` is ``{outcome: value}``.
 
@@ -120,7 +130,7 @@ def probability_of_necessity(
     >>> pn.contains(0.4)  # had a failed, success needed b: P(b fails) = 0.4
     True
     """
-    return _population(scenario, cause, effect, n, seed, "pn")
+    return _population(scenario, cause, effect, n, seed, "pn", executor)
 
 
 def probability_of_sufficiency(
@@ -129,9 +139,11 @@ def probability_of_sufficiency(
     effect: Mapping[str, Any],
     n: int = 50_000,
     seed: int = 0,
+    *,
+    executor: Any = None,
 ) -> Estimate:
     """PS by exact per-run counterfactuals over ``n`` simulated runs."""
-    return _population(scenario, cause, effect, n, seed, "ps")
+    return _population(scenario, cause, effect, n, seed, "ps", executor)
 
 
 def pns(
@@ -140,9 +152,52 @@ def pns(
     effect: Mapping[str, Any],
     n: int = 50_000,
     seed: int = 0,
+    *,
+    executor: Any = None,
 ) -> Estimate:
     """PNS by exact per-run counterfactuals over ``n`` simulated runs."""
-    return _population(scenario, cause, effect, n, seed, "pns")
+    return _population(scenario, cause, effect, n, seed, "pns", executor)
+
+
+def _on_executor(
+    scenario: Scenario,
+    address: str,
+    x: bool,
+    outcome: str,
+    y: Any,
+    n: int,
+    seed: int,
+    mode: str,
+    executor: Any,
+) -> Estimate:
+    """The same counts as the per-run loop, from whole batches on a Dask executor: a
+    simulated run's counterfactual under ``do`` is the run of the same seed under that
+    ``do`` (its noise is the field), so each arm is one batch partitioned by run index."""
+    world = PopulationWorld(scenario, n, seed, executor=executor)
+    xf, values = world.call_oks(address, outcome)
+    yf = values == y
+    reached = xf >= 0
+    if mode == "pn":
+        cond = reached & (xf == int(x)) & yf
+        flip = world.outcomes([do(address, ok=not x)], outcome)
+        hits = int(np.count_nonzero(cond & (flip != y)))
+        total = int(np.count_nonzero(cond))
+    elif mode == "ps":
+        cond = reached & (xf != int(x)) & ~yf
+        flip = world.outcomes([do(address, ok=x)], outcome)
+        hits = int(np.count_nonzero(cond & (flip == y)))
+        total = int(np.count_nonzero(cond))
+    else:
+        y_x = world.outcomes([do(address, ok=x)], outcome)
+        y_not = world.outcomes([do(address, ok=not x)], outcome)
+        both = (y_x == y) & ~(y_not == y)
+        hits, total = int(np.count_nonzero(reached & both)), n
+    if total == 0:
+        raise AttributionError(
+            f"no run of {n} satisfies the conditioning event for {mode.upper()} "
+            f"(cause {{{address!r}: {x}}}, effect {{{outcome!r}: {y!r}}}); simulate more runs"
+        )
+    return wilson(hits, total)
 
 
 @dataclass(frozen=True)

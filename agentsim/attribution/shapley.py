@@ -163,14 +163,22 @@ class _Game:
         The values are not memoised one by one: the table itself is the memo.
         """
         size = 1 << self.n
-        if len(self._tables) == 1:
-            lows = self._tables[0]
-            coalitions = (frozenset(low) for low in lows)
+        whole = getattr(self._value, "table", None)
+        if whole is not None:  # a value function that walks all coalitions its own way
+            out = np.asarray(whole(self.players), dtype=np.float64)
+            if out.shape != (size,):
+                raise AttributionError(
+                    f"the value function's table has shape {out.shape}; expected ({size},), "
+                    f"one value per coalition of {self.n} players"
+                )
         else:
-            lows, highs = self._tables[0], self._tables[1]
-            coalitions = (frozenset(low + high) for high in highs for low in lows)
-        value = self._value
-        out = np.fromiter((value(c) for c in coalitions), dtype=np.float64, count=size)
+            if len(self._tables) == 1:
+                coalitions = (frozenset(low) for low in self._tables[0])
+            else:
+                lows, highs = self._tables[0], self._tables[1]
+                coalitions = (frozenset(low + high) for high in highs for low in lows)
+            value = self._value
+            out = np.fromiter((value(c) for c in coalitions), dtype=np.float64, count=size)
         bad = np.flatnonzero(~np.isfinite(out))
         if bad.size:
             mask = int(bad[0])
@@ -367,6 +375,9 @@ def shapley_values(
         Distinct player names; the result lists them in this order.
     value : Callable[[frozenset[str]], float]
         ``v(S)``. Called at most once per coalition (memoised); never given a null player.
+        An exact solve asks ``value.table(players)`` instead, when the value function has
+        that method: every coalition's value at once, indexed by bitmask (the repair game on
+        a simulated run walks its worlds this way).
     method : {"auto", "exact", "permutation"}
         ``exact`` enumerates all ``2^n`` coalitions; ``permutation`` samples antithetic
         pairs of permutations; ``auto`` is exact when ``2^n`` fits the budget (and

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from agentsim.errors import ScenarioError
-from agentsim.executor import simulate
+from agentsim.executor import population_rows, simulate
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.run import Batch
 from agentsim.worlds.scenario import ScenarioWorld
@@ -57,6 +57,7 @@ class PopulationWorld:
         workers: int = 1,
         inputs: dict[str, Any] | None = None,
         base: Sequence[Intervention] = (),
+        executor: Any = None,
     ) -> None:
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise ScenarioError(f"n={n!r} must be a positive integer number of runs")
@@ -64,6 +65,8 @@ class PopulationWorld:
         self.n = n
         self.seed = seed
         self.workers = workers
+        self.executor = executor
+        """A ``dask.distributed`` client the batches run on (``None``: this machine)."""
         self.inputs = dict(inputs or {})
         self.base = as_interventions(list(base))
         """Interventions every query starts from (a planted fault, a batch's own)."""
@@ -93,6 +96,7 @@ class PopulationWorld:
                 progress=False,
                 interventions=ivs,
                 inputs=self.inputs,
+                executor=self.executor,
             )
             hit = batch.values(outcome)
             self._cache[key] = hit
@@ -131,9 +135,37 @@ class PopulationWorld:
                 progress=False,
                 interventions=self.base,
                 inputs=self.inputs,
+                executor=self.executor,
             )
             self.evaluations += 1
         return self._factual
+
+    def call_oks(self, address: str, outcome: str = "success") -> tuple[np.ndarray, np.ndarray]:
+        """Per run under the base interventions: the ok flag of the call at ``address``
+        (1 ok, 0 failed, -1 never made) and ``outcome``, in seed order.
+
+        On an ``executor`` the runs are not built (each task returns rows with the flag);
+        otherwise they are read off :meth:`factual_batch`.
+        """
+        if self.executor is not None:
+            if self.inputs:
+                raise ScenarioError(
+                    "population questions with entry inputs cannot run on an executor; "
+                    "run them without executor="
+                )
+            rows = population_rows(
+                self.scenario, self.n, self.seed, self.base, self.executor, (address,)
+            )
+            self.evaluations += 1
+            assert rows.probes is not None
+            return rows.probes[address], rows.values(outcome)
+        batch = self.factual_batch()
+        flags = np.full(len(batch.runs), -1, dtype=np.int8)
+        for i, run in enumerate(batch.runs):
+            rec = next((r for r in run.records if r.address == address), None)
+            if rec is not None:
+                flags[i] = 1 if rec.ok else 0
+        return flags, batch.values(outcome)
 
     def units(self) -> Iterator[ScenarioWorld]:
         """Each run of the population as its own world (exact per-run counterfactuals), in

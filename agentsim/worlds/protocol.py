@@ -23,7 +23,11 @@ imported trace alike.
 from __future__ import annotations
 
 from collections.abc import Collection, Hashable, Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
 
 __all__ = [
     "PLAYER_KINDS",
@@ -121,6 +125,12 @@ class RepairShortcutWorld(World, Protocol):
         self, coalition: frozenset[str], players: Mapping[str, Sequence[str]], outcome: str
     ) -> float:
         """``v(coalition)`` of the repair game."""
+
+    def repair_table(
+        self, names: Sequence[str], players: Mapping[str, Sequence[str]], outcome: str
+    ) -> NDArray[np.float64]:
+        """``v(S)`` for every coalition of ``names`` (players of ``players``), indexed by
+        bitmask (bit ``j`` is ``names[j]``): what an exact solver asks for."""
 
 
 @runtime_checkable

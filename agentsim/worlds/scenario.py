@@ -15,6 +15,9 @@ import functools
 from collections.abc import Collection, Hashable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
+
 from agentsim._compiled import check_address_targets, compile_interventions
 from agentsim.errors import AgentSimError, AttributionError, InterventionError
 from agentsim.executor import replay
@@ -23,12 +26,10 @@ from agentsim.interventions import (
     agent_names_of,
     as_interventions,
     do,
-    is_pattern,
-    repair,
-    target_matches,
 )
 from agentsim.mechanisms import fault_bounds
 from agentsim.run import Run
+from agentsim.worlds._repair import LEAN_OUTCOMES, RepairWorlds
 from agentsim.worlds.protocol import PLAYER_KINDS, Step
 
 __all__ = ["ScenarioWorld", "counterfactual_run"]
@@ -91,7 +92,7 @@ class ScenarioWorld:
     def __init__(self, run: Run) -> None:
         self.run = run
         self._cache: dict[tuple[Any, ...], Run] = {}
-        self._repair_memo: dict[frozenset[str], Run] = {}
+        self._repair_stores: dict[tuple[Any, ...], RepairWorlds] = {}
         self._faults: tuple[list[str], list[str]] | None = None
         self.evaluations = 0
 
@@ -145,6 +146,18 @@ class ScenarioWorld:
         return self.counterfactual(interventions).outcome(outcome)
 
     # -- the repair game, with shortcuts ----------------------------------------------------
+    def _repair_worlds(self, players: Mapping[str, Sequence[str]], outcome: str) -> RepairWorlds:
+        lean = outcome in LEAN_OUTCOMES
+        key = (tuple((p, tuple(ts)) for p, ts in players.items()), lean)
+        store = self._repair_stores.get(key)
+        if store is None:
+            store = RepairWorlds(self.run, players, lean, on_replay=self._count_replay)
+            self._repair_stores[key] = store
+        return store
+
+    def _count_replay(self) -> None:
+        self.evaluations += 1
+
     def repair_outcome(
         self, coalition: frozenset[str], players: Mapping[str, Sequence[str]], outcome: str
     ) -> float:
@@ -154,51 +167,23 @@ class ScenarioWorld:
         same value, same latency; a success did not time out), so if every call a player
         targets already succeeds in the world of ``S - {p}``, the world of ``S`` is that
         world. Worlds are memoised by coalition; only the others are replayed (counted in
-        ``evaluations``).
+        ``evaluations``), without span records when ``outcome`` is a built-in one.
         """
-        return self._repair_state(frozenset(coalition), players).outcome(outcome)
+        store = self._repair_worlds(players, outcome)
+        mask = 0
+        for j, p in enumerate(store.names):
+            if p in coalition:
+                mask |= 1 << j
+        return store.value(store.world(mask), outcome)
 
-    def _repair_state(self, coalition: frozenset[str], players: Mapping[str, Sequence[str]]) -> Run:
-        memo = self._repair_memo
-        hit = memo.get(coalition)
-        if hit is not None:
-            return hit
-        if not coalition:
-            memo[coalition] = self.run
-            return self.run
-        order = list(players)
-        peel = sorted(coalition, key=order.index, reverse=True)
-        known = [p for p in peel if coalition - {p} in memo] or peel[:1]
-        for p in known:
-            sub = self._repair_state(coalition - {p}, players)
-            if self._all_ok(sub, players[p]):
-                memo[coalition] = sub
-                return sub
-        ivs = as_interventions([repair(t) for q in order if q in coalition for t in players[q]])
-        world = replay(self.run, ivs)
-        self.evaluations += 1
-        memo[coalition] = world
-        return world
-
-    @staticmethod
-    def _all_ok(world: Run, targets: Sequence[str]) -> bool:
-        """Whether repairing ``targets`` in ``world`` would change nothing: every call they
-        match succeeded (a cancelled or unfinished one counts as not), and so did every agent
-        instance an address or glob among them matches (a repair forces its result too)."""
-        for r in world.records:
-            if r.kind in ("tool", "llm"):
-                if r.ok and r.status == "done":
-                    continue
-                names = agent_names_of(r.address)
-                if any(target_matches(t, r.address, r.name, names) for t in targets):
-                    return False
-            elif (
-                r.kind == "agent"
-                and not r.ok
-                and any(is_pattern(t) and fnmatch.fnmatchcase(r.address, t) for t in targets)
-            ):
-                return False
-        return True
+    def repair_table(
+        self, names: Sequence[str], players: Mapping[str, Sequence[str]], outcome: str
+    ) -> NDArray[np.float64]:
+        """``v(S)`` of the repair game for every coalition of ``names`` (a subset of
+        ``players``), indexed by bitmask; walks only the players that can matter (see
+        :mod:`agentsim.worlds._repair`)."""
+        store = self._repair_worlds({p: players[p] for p in names}, outcome)
+        return store.table(outcome)
 
     # -- the fault game ----------------------------------------------------------------------
     def faults(self) -> list[str]:
