@@ -1,5 +1,7 @@
 """Compact per-run rows: what a worker sends back, and runs rebuilt from them.
 
+Layer: engine. It imports only from its own layer and the ones below it.
+
 A worker process (or a Dask task, or the vectorised executor) returns a batch's runs as
 columns (numpy arrays of outcomes, short lists of errors and values) instead of pickled
 :class:`~agentsim.run.Run` objects: a tenth of the bytes, and nothing for the parent's

@@ -1,5 +1,7 @@
 """What the vectorised executor can run: a declarative workflow and nothing it cannot mirror.
 
+Layer: engine. It imports only from its own layer and the ones below it.
+
 :func:`why_not_vectorisable` names the first thing in a batch that needs the discrete-event
 engine (Python agents, custom mechanisms or outcomes, shared capacity, arrivals, inputs, or
 an intervention without a vectorised form), or returns ``None``.

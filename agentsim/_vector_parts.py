@@ -1,5 +1,7 @@
 """Lanes, frames and records of the vectorised executor, and its cost and step accounting.
 
+Layer: engine. It imports only from its own layer and the ones below it.
+
 :mod:`agentsim.vector` evaluates a flow over many runs ("lanes") at once and records what
 happened as a tree of calls, sub-agents and parallel groups; :class:`Accountant` then adds
 each run's costs and steps in the engine's order, cut at the deadline and at first-wins

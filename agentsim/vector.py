@@ -1,5 +1,7 @@
 """The vectorised executor: many runs of a declarative workflow evaluated at once with numpy.
 
+Layer: engine. It imports only from its own layer and the ones below it.
+
 A scenario compiled from an :mod:`agentsim.workflow` flow is a fixed program: which call
 comes next depends only on which earlier calls were ok, on their times and on decisions. So
 instead of stepping SimPy once per call per run, this module walks the flow *once* and
