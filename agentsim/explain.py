@@ -213,6 +213,7 @@ def explain(
     decisive: bool = True,
     confidence: float = 0.95,
     progress: bool | None = None,
+    executor: Any = None,
 ) -> Explanation:
     """Explain a scenario's (or a batch's) failures at the level of the population.
 
@@ -237,6 +238,8 @@ def explain(
         Of every interval.
     progress : bool, optional
         Show a progress bar over the coalition batches (default: when stderr is a terminal).
+    executor : dask.distributed.Client, optional
+        Run the batches on a Dask cluster (the same answer as without).
 
     Returns
     -------
@@ -245,7 +248,9 @@ def explain(
     """
     sc, base_ivs, inputs, n, seed = _population(target, n, seed)
     show = progress if progress is not None else sys.stderr.isatty()
-    population = PopulationWorld(sc, n, seed, workers=workers, inputs=inputs, base=base_ivs)
+    population = PopulationWorld(
+        sc, n, seed, workers=workers, inputs=inputs, base=base_ivs, executor=executor
+    )
     worlds = list(population.units())
     y0 = np.asarray([w.outcome([], outcome) for w in worlds], dtype=np.float64)
     if not np.all((y0 == 0.0) | (y0 == 1.0)):
@@ -425,12 +430,14 @@ def sensitivity(
     workers: int = 1,
     confidence: float = 0.95,
     progress: bool | None = None,
+    executor: Any = None,
 ) -> Sensitivity:
     """Rank the paired effects on ``outcome`` of a small change to each tool's parameters.
 
     ``p_ok=+0.05`` raises every tool's ``p_ok`` by 0.05 (capped at 1) one tool at a time;
     ``capacity=+1`` adds capacity to every tool that has a limit. All arms share the
     baseline's seeds (common random numbers), so each effect's interval is a paired one.
+    ``executor`` (a ``dask.distributed`` client) runs the batches on a cluster (same answer).
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("sens")
@@ -454,7 +461,7 @@ def sensitivity(
                 changes.append(set_params(t.name, p_ok=new))
         if capacity is not None and t.capacity is not None:
             changes.append(set_params(t.name, capacity=max(1, t.capacity + capacity)))
-    population = PopulationWorld(scenario, n, seed, workers=workers)
+    population = PopulationWorld(scenario, n, seed, workers=workers, executor=executor)
     y0 = population.outcomes((), outcome)
     effects = []
     show = progress if progress is not None else sys.stderr.isatty()

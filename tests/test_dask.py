@@ -93,3 +93,13 @@ def test_dask_probabilities_of_causation_equal_local(client: Any, fn: Any) -> No
     local = fn(sc, cause, effect, n=300, seed=2)
     remote = fn(sc, cause, effect, n=300, seed=2, executor=client)
     assert (local.value, local.n) == (remote.value, remote.n)
+
+
+def test_dask_explain_and_sensitivity_equal_local(client: Any) -> None:
+    sc = _scenario()
+    local = asim.explain(sc, n=200, seed=3, decisive=False, progress=False)
+    remote = asim.explain(sc, n=200, seed=3, decisive=False, progress=False, executor=client)
+    assert local.rows == remote.rows
+    s_local = asim.sensitivity(sc, p_ok=+0.05, n=300, seed=1, progress=False)
+    s_remote = asim.sensitivity(sc, p_ok=+0.05, n=300, seed=1, progress=False, executor=client)
+    assert s_local.effects == s_remote.effects
