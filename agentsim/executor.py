@@ -387,8 +387,13 @@ def _on_client(
     info = client.scheduler_info() if callable(getattr(client, "scheduler_info", None)) else {}
     nworkers = max(1, len(info.get("workers", {})) or 1)
     chunks = _chunks(seeds, nworkers * 4, 50_000)
+    # a fresh key per batch (hash=False): a population asks for many batches of the same
+    # job back to back, and re-scattering a content-hashed key while the previous batch's
+    # copy is being released loses it on the workers ("lost dependencies")
     shared = (
-        client.scatter(job, broadcast=True) if callable(getattr(client, "scatter", None)) else job
+        client.scatter(job, broadcast=True, hash=False)
+        if callable(getattr(client, "scatter", None))
+        else job
     )
     futures = client.map(fn, [shared] * len(chunks), chunks, pure=False)
     return _concat(list(client.gather(futures)))

@@ -42,6 +42,8 @@ otherwise. The combinators:
     ``ctx.choose``: a Gumbel-max decision by ``model`` (which costs the model's cost and takes
     its latency, and is always ok) picks an option with probability proportional to its
     weight; the chosen branch then runs with the choose's input (not the decision's Result).
+    A decision that fails without naming an option (the model's timeout, a forced failure)
+    is the choose's output: no branch runs.
 
 Addresses follow the engine: the entry agent is ``main#0``, its k-th call of ``fetch`` is
 ``main#0/fetch#k`` (counting calls and decisions by the same name), a sub-agent's calls
