@@ -1,4 +1,5 @@
-"""The one garbage-collection policy of agentsim (kernel layer; imports nothing of the package).
+"""The one garbage-collection policy of agentsim (kernel layer; imports nothing of the package):
+collect rarely while simulating, freeze what already exists, pause while assembling results.
 
 A simulation allocates thousands of short-lived objects per run (events, records, results).
 With CPython's default young-generation threshold (700 allocations) the collector runs every
@@ -22,10 +23,36 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["YOUNG_THRESHOLD", "collect_rarely"]
+__all__ = ["YOUNG_THRESHOLD", "collect_rarely", "freeze_existing", "paused", "unfreeze"]
 
 YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections while simulating."""
+
+
+def freeze_existing() -> None:
+    """Move every object alive now out of the collector's sight (``gc.freeze``): before a
+    fork, so that children do not touch (and so copy) the parent's pages; before a long walk
+    that allocates millions of short-lived objects. :func:`collect_rarely` with
+    ``unfreeze=True`` hands them back."""
+    gc.freeze()
+
+
+def unfreeze() -> None:
+    """Hand frozen objects back to the collector (after a fork's workers have finished)."""
+    gc.unfreeze()
+
+
+@contextmanager
+def paused() -> Iterator[None]:
+    """No collection while the block runs (it builds many objects and no cycles, so the
+    collector would only rescan the growing result); the previous state is restored."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 @contextmanager

@@ -12,7 +12,6 @@ same trace, by determinism), so nothing is lost.
 
 from __future__ import annotations
 
-import gc
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from numpy.typing import NDArray
 
 from agentsim._compiled import compile_interventions
 from agentsim._engine import execute
+from agentsim._gc import paused
 from agentsim.context import Result
 from agentsim.errors import SimulationError
 from agentsim.run import Run, RunContext
@@ -194,9 +194,7 @@ def assemble(
     columns = [(k, v.tolist()) for k, v in extra]
     # Building runs allocates several objects each and makes no cycles; the collector would
     # only rescan the growing list (measured: two thirds of the time), so it waits.
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with paused():
         _build(
             scenario,
             seeds,
@@ -211,9 +209,6 @@ def assemble(
             columns,
             out,
         )
-    finally:
-        if enabled:
-            gc.enable()
     return out
 
 

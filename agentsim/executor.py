@@ -22,7 +22,6 @@ says which engine ran in ``Batch.engine``.
 from __future__ import annotations
 
 import dataclasses
-import gc
 import inspect
 import multiprocessing as mp
 import os
@@ -38,7 +37,7 @@ from agentsim import noise as _noise
 from agentsim import vector
 from agentsim._compiled import compile_interventions
 from agentsim._engine import Session, execute, unyielded
-from agentsim._gc import collect_rarely
+from agentsim._gc import collect_rarely, freeze_existing, unfreeze
 from agentsim._rows import Rows, assemble, notes_of, rows_from_outcomes, rows_from_runs
 from agentsim.dist import as_distribution
 from agentsim.errors import ScenarioError, ScenarioWarning, SimulationError
@@ -237,7 +236,7 @@ def simulate_seeds(
             if on_run is not None:
                 on_run()
             if i % 512 == 511:
-                gc.freeze()
+                freeze_existing()
     return out
 
 
@@ -575,7 +574,7 @@ def _simulate(
         parts: list[Rows] = []
         # Objects alive before the fork stay out of the children's collections (else each
         # child's collector touches, and so copies, every page of the parent's heap).
-        gc.freeze()
+        freeze_existing()
         try:
             fork = mp.get_context("fork")
             with fork.Pool(processes=min(workers, os.cpu_count() or workers)) as pool:
@@ -589,7 +588,7 @@ def _simulate(
             ) from exc
         finally:
             _FORKED.pop("job", None)
-            gc.unfreeze()
+            unfreeze()
     with collect_rarely(unfreeze=True):
         batch.runs = assemble(scenario, listed, _concat(parts), ivs, key)
     return batch

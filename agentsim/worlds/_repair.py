@@ -29,7 +29,6 @@ arithmetic); a property test compares the two.
 from __future__ import annotations
 
 import fnmatch
-import gc
 from array import array
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -39,7 +38,7 @@ from numpy.typing import NDArray
 
 from agentsim._compiled import Compiled, compile_interventions
 from agentsim._engine import execute
-from agentsim._gc import collect_rarely
+from agentsim._gc import collect_rarely, freeze_existing
 from agentsim.executor import replay, session_outcomes
 from agentsim.interventions import (
     Intervention,
@@ -230,7 +229,7 @@ class RepairWorlds:
         with collect_rarely(unfreeze=True):
             # The walk allocates millions of short-lived objects; what existed before it is
             # moved out of the collector's sight (handed back when the batch policy ends).
-            gc.freeze()
+            freeze_existing()
             k = 0
             while k < len(order):
                 for c in range(1 << k, 1 << (k + 1)):
