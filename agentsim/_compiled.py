@@ -25,8 +25,6 @@ from agentsim.mechanisms import fault_bounds
 from agentsim.scenario import Agent, Tool
 
 if TYPE_CHECKING:
-    import simpy
-
     from agentsim.scenario import Scenario
 
 __all__ = ["Compiled", "check_address_targets", "compile_interventions"]
@@ -175,9 +173,10 @@ class Compiled:
                 return rep.fn if isinstance(rep, Agent) else rep
         return fn
 
-    def apply_to_agent(
-        self, result: Result, name: str, address: str, env: simpy.Environment
-    ) -> Gen:
+    def apply_to_agent(self, result: Result, name: str, address: str) -> tuple[Result, float]:
+        """An agent instance's result under the interventions on it, and the extra seconds a
+        ``delay`` adds (the engine waits them, so a cancellation or deadline that arrives
+        meanwhile halts the agent like one inside its own code)."""
         fields = [result.ok, result.value, result.latency, result.cost, result.error, False]
         extra = 0.0
         touched = False
@@ -196,11 +195,9 @@ class Compiled:
             else:
                 self.apply_to_result(iv, fields, None, [])
         if not touched:
-            return result
-        if extra > 0:
-            yield env.timeout(extra)
+            return result, 0.0
         ok, value, latency, cost, error, _ = fields
-        return Result(bool(ok), value, float(latency) + extra, float(cost), error, address)
+        return Result(bool(ok), value, float(latency) + extra, float(cost), error, address), extra
 
 
 def _forced_error(req: Any) -> str:

@@ -586,13 +586,14 @@ def _spawn(ctx: Context, req: _Spawn) -> Gen:
             value, error = yield from _drive(child, gen)
         else:
             value, error = None, err0
+        result = _agent_result(value, error, req.address, env.now - start, child.cost)
+        if ivs is not None:
+            result, extra = ivs.apply_to_agent(result, agent.name, req.address)
+            yield from _pause(env, extra)
     except _Halt as halt:
         _finish_halted(rec, env.now, halt, None)
         ctx.cost += child.cost
         raise
-    result = _agent_result(value, error, req.address, env.now - start, child.cost)
-    if ivs is not None:
-        result = yield from ivs.apply_to_agent(result, agent.name, req.address, env)
     rec.end, rec.ok, rec.value, rec.error, rec.cost = (
         env.now,
         result.ok,
@@ -646,6 +647,19 @@ def _group(ctx: Context, req: _Group) -> Gen:
         ) from None
 
 
+def _pause(env: simpy.Environment, seconds: float) -> Gen:
+    """Wait ``seconds`` (an agent-level ``delay``); a cancellation or a deadline arriving
+    meanwhile surfaces as the ``_Halt`` it carries, as it would inside the agent's code."""
+    if seconds <= 0:
+        return
+    try:
+        yield env.timeout(seconds)
+    except simpy.Interrupt as intr:
+        raise (
+            intr.cause if isinstance(intr.cause, _Halt) else _Halt("cancelled", "cancelled")
+        ) from None
+
+
 def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
     env = s.kernel.env
     address = f"{agent.name}#0"
@@ -664,7 +678,8 @@ def _root(s: Session, agent: Agent, inputs: dict[str, Any]) -> Gen:
             value, error = yield from _drive(ctx, gen)
         result = _agent_result(value, error, address, env.now - s.t0, ctx.cost)
         if ivs is not None:
-            result = yield from ivs.apply_to_agent(result, agent.name, address, env)
+            result, extra = ivs.apply_to_agent(result, agent.name, address)
+            yield from _pause(env, extra)
         rec.ok, rec.value, rec.error = result.ok, result.value, result.error
     except _Halt as halt:
         _finish_halted(rec, env.now, halt, None)

@@ -263,3 +263,15 @@ def test_a_slot_freed_as_a_queued_calls_timer_fires_times_the_call_out_at_once()
     assert holder.ok and holder.end == 0.1 + 0.2
     assert not waiter.ok and waiter.error == "timeout after 0.2s"
     assert waiter.end == 0.1 + 0.2 and waiter.start == 0.1
+
+
+def test_a_deadline_inside_an_agent_level_delay_stops_the_run_cleanly() -> None:
+    # was an uncaught simpy.Interrupt: the delay's wait sat outside the agent's halt handling
+    from agentsim import workflow as wf
+
+    sc = wf.scenario(wf.subagent("s0", wf.call("a")), {"a": {"latency": 1.8}}, deadline=2.0)
+    run = sc.run(seed=0, interventions=[asim.delay("main#0/s0#0", 0.5)])
+    assert run.outcomes["success"] == 0.0
+    assert "deadline exceeded (2s)" in (run.result.error or "")
+    assert run.trace.span("main#0/s0#0").status == "unfinished"
+    assert run.outcomes["latency"] == 2.0
