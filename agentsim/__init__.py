@@ -43,6 +43,7 @@ from agentsim.attribution.probability import (
     tian_pearl_bounds,
 )
 from agentsim.attribution.result import Attribution
+from agentsim.batch import Batch
 from agentsim.calibrate import Calibration, calibrate
 from agentsim.context import Failure
 from agentsim.counterfactuals import Counterfactual, Effect, RunDiff, counterfactual, effect
@@ -72,7 +73,7 @@ from agentsim.interventions import (
 )
 from agentsim.locate import locate_failure
 from agentsim.otlp import save_otlp, to_otlp
-from agentsim.run import Batch, Crash, Result, Run
+from agentsim.run import Crash, Result, Run
 from agentsim.scenario import Agent, Scenario, Tool
 from agentsim.stats import Estimate
 from agentsim.trace import Span, Trace, save_trace

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_write_lines", "atomic_write_text"]
+__all__ = ["atomic_path", "atomic_write_lines", "atomic_write_text"]
 
 
 def _umask() -> int:
@@ -36,15 +37,37 @@ def atomic_write_text(path: str | os.PathLike[str], text: str) -> Path:
 def atomic_write_lines(path: str | os.PathLike[str], chunks: Iterable[str]) -> Path:
     """Write ``chunks`` one after another to ``path`` atomically, without joining them.
 
-    The text goes to a temporary file beside the target, then replaces it in one rename. A
-    symbolic link is written through (its target is replaced, the link stays); a new file
-    gets the permissions the umask allows (``0o666 & ~umask``), an existing one keeps its
-    own. Errors name ``path``, never the temporary file.
+    The text goes to a temporary file beside the target, then replaces it in one rename
+    (see :func:`atomic_path`).
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.jsonl"
     >>> atomic_write_lines(p, (f"{i}\\n" for i in range(3))).read_text()
     '0\\n1\\n2\\n'
+    """
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        for chunk in chunks:
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    return Path(path)
+
+
+@contextmanager
+def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
+    """A temporary file beside ``path`` for a writer that wants a file name; it replaces
+    ``path`` in one rename when the block ends, and is removed if the block raises.
+
+    A symbolic link is written through (its target is replaced, the link stays); a new file
+    gets the permissions the umask allows (``0o666 & ~umask``), an existing one keeps its
+    own. Errors name ``path``, never the temporary file.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "x.bin"
+    >>> with atomic_path(p) as tmp:
+    ...     _ = tmp.write_bytes(b"hi")
+    >>> p.read_bytes()
+    b'hi'
     """
     target = Path(os.path.realpath(path))
     try:
@@ -54,15 +77,12 @@ def atomic_write_lines(path: str | os.PathLike[str], chunks: Iterable[str]) -> P
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            for chunk in chunks:
-                fh.write(chunk)
-            fh.flush()
-            os.fchmod(fh.fileno(), mode)
-            os.fsync(fh.fileno())
+        yield Path(tmp)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -70,4 +90,3 @@ def atomic_write_lines(path: str | os.PathLike[str], chunks: Iterable[str]) -> P
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    return Path(path)

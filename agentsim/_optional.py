@@ -23,8 +23,9 @@ def require(module: str, feature: str) -> ModuleType:
     try:
         return importlib.import_module(module)
     except ImportError:
-        extra = EXTRAS.get(module, module)
+        package = module.partition(".")[0]  # pyarrow.parquet comes with pyarrow
+        extra = EXTRAS.get(package, package)
         raise ImportError(
-            f"{feature} needs {module}, which is not installed: pip install 'agentsim[{extra}]' "
-            f"(or pip install {module})"
+            f"{feature} needs {package}, which is not installed: pip install "
+            f"'agentsim[{extra}]' (or pip install {package})"
         ) from None

@@ -5,9 +5,10 @@ Layer: engine. It imports only from its own layer and the ones below it.
 A worker process (or a Dask task, or the vectorised executor) returns a batch's runs as
 columns (numpy arrays of outcomes, short lists of errors and values) instead of pickled
 :class:`~agentsim.run.Run` objects: a tenth of the bytes, and nothing for the parent's
-garbage collector to walk. The parent turns each row into a :class:`ReplayRun`, whose span
-records are rebuilt on demand by re-simulating its seed on the discrete-event engine (the
-same trace, by determinism), so nothing is lost.
+garbage collector to walk. The parent adds the rows to the batch's columns
+(:meth:`agentsim.columns.RunTable.add_rows`); a run's span records are rebuilt when read by
+re-simulating its seed on the discrete-event engine (the same trace, by determinism), so
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -20,18 +21,24 @@ from numpy.typing import NDArray
 
 from agentsim._compiled import compile_interventions
 from agentsim._engine import execute
-from agentsim._gc import paused
 from agentsim.context import Result
 from agentsim.errors import SimulationError
-from agentsim.run import Run, RunContext
+from agentsim.run import Run
 
 if TYPE_CHECKING:
     from agentsim.interventions import Intervention
     from agentsim.scenario import Scenario
-    from agentsim.trace import Trace
     from agentsim.vector import Outcomes
 
-__all__ = ["ReplayRun", "Rows", "notes_of", "rows_from_outcomes", "rows_from_runs", "run_notes"]
+__all__ = [
+    "NOTED",
+    "Rows",
+    "notes_of",
+    "replay_records",
+    "rows_from_outcomes",
+    "rows_from_runs",
+    "run_notes",
+]
 
 
 @dataclass
@@ -134,119 +141,24 @@ def rows_from_outcomes(out: Outcomes) -> Rows:
 _BUILTIN = ("success", "latency", "cost")
 
 
-class ReplayRun(Run):
-    """A run known by its row; its span records are re-simulated by the engine when asked.
-
-    The replayed session must reproduce the row's outcomes (it does, by determinism); if it
-    did not, that would be a bug in an executor, reported as a :class:`SimulationError`.
-    """
-
-    def _replay(self) -> list[Any]:
-        if self._records is None:
-            ivs = self.interventions
-            compiled = compile_interventions(self.scenario, ivs) if ivs else None
-            (s,) = execute(self.scenario, [self.seed], dict(self.context.inputs), compiled)
-            assert s.result is not None
-            got = (s.result.ok, s.end - s.t0, s.cost)
-            want = (self.result.ok, self.outcomes["latency"], self.outcomes["cost"])
-            if got[0] != want[0] or abs(got[1] - want[1]) > 1e-9 * max(1.0, abs(want[1])):
-                raise SimulationError(
-                    f"replaying run seed={self.seed} gave (ok, latency, cost)={got}, but the "
-                    f"batch recorded {want}; please report this executor mismatch"
-                )
-            self._records = s.records
-        return self._records
-
-    @property
-    def trace(self) -> Trace:
-        """The run's trace, re-simulated on first access."""
-        self._replay()
-        return Run.trace.fget(self)  # type: ignore[attr-defined,no-any-return]
-
-    @property
-    def has_trace(self) -> bool:
-        """Always: the trace can be rebuilt."""
-        return True
-
-    @property
-    def records(self) -> list[Any]:
-        """The engine's span records, re-simulated on first access."""
-        return self._replay()
-
-
-def assemble(
+def replay_records(
     scenario: Scenario,
-    seeds: list[int],
-    rows: Rows,
-    interventions: tuple[Intervention, ...],
+    seed: int,
     inputs: tuple[tuple[str, Any], ...],
-) -> list[Run]:
-    """:class:`ReplayRun` objects for ``rows`` (one per seed)."""
-    address = f"{scenario.entry.name}#0"
-    extra = list(rows.outcomes.items())
-    out: list[Run] = []
-    oks, lats, costs, steps = (
-        rows.ok.tolist(),
-        rows.latency.tolist(),
-        rows.cost.tolist(),
-        rows.steps.tolist(),
-    )
-    columns = [(k, v.tolist()) for k, v in extra]
-    # Building runs allocates several objects each and makes no cycles; the collector would
-    # only rescan the growing list (measured: two thirds of the time), so it waits.
-    with paused():
-        _build(
-            scenario,
-            seeds,
-            rows,
-            interventions,
-            inputs,
-            address,
-            oks,
-            lats,
-            costs,
-            steps,
-            columns,
-            out,
-        )
-    return out
-
-
-def _build(
-    scenario: Scenario,
-    seeds: list[int],
-    rows: Rows,
     interventions: tuple[Intervention, ...],
-    inputs: tuple[tuple[str, Any], ...],
-    address: str,
-    oks: list[bool],
-    lats: list[float],
-    costs: list[float],
-    steps: list[int],
-    columns: list[tuple[str, list[float]]],
-    out: list[Run],
-) -> None:
-    notes = rows.notes
-    for i, seed in enumerate(seeds):
-        ok, lat, cost = oks[i], lats[i], costs[i]
-        outcomes = {"success": 1.0 if ok else 0.0, "latency": lat, "cost": cost}
-        for k, col in columns:
-            outcomes[k] = col[i]
-        attrs: dict[str, Any] = {"steps": steps[i], "arrival": 0.0}
-        if rows.stopped[i]:
-            attrs["stopped"] = rows.stopped[i]
-        note = notes[i] if notes is not None else None
-        if note is not None:
-            attrs.update(note)
-        out.append(
-            ReplayRun(
-                scenario=scenario,
-                seed=seed,
-                result=Result(ok, rows.value[i], lat, cost, rows.error[i], address),
-                outcomes=outcomes,
-                records=None,
-                context=RunContext(seeds=(seed,), inputs=inputs),
-                interventions=interventions,
-                attributes=attrs,
-            )
+    want: Result,
+) -> list[Any]:
+    """The span records of a run known by its row, re-simulated by the engine (the same seed
+    and interventions give the same run). A replay that disagreed with its row would be a bug
+    in an executor: a :class:`SimulationError` says so."""
+    compiled = compile_interventions(scenario, interventions) if interventions else None
+    (s,) = execute(scenario, [seed], dict(inputs), compiled)
+    assert s.result is not None
+    got = (s.result.ok, s.end - s.t0, s.cost)
+    if got[0] != want.ok or abs(got[1] - want.latency) > 1e-9 * max(1.0, abs(want.latency)):
+        raise SimulationError(
+            f"replaying run seed={seed} gave (ok, latency, cost)={got}, but the batch "
+            f"recorded {(want.ok, want.latency, want.cost)}; please report this executor "
+            "mismatch"
         )
+    return s.records

@@ -10,9 +10,10 @@ runs in one process because its sessions are one causal system.
 
 Processes are forked (the scenario, which holds user functions and lambdas, is inherited
 rather than pickled); where fork is unavailable the batch runs serially. Workers send back
-compact rows (:mod:`agentsim._rows`), not Run objects, and the parent rebuilds a run's trace
-on demand by re-simulating it. ``executor=`` takes a ``dask.distributed`` client instead:
-the batch is cut into chunks of run indices, so results never depend on the partitioning.
+compact rows (:mod:`agentsim._rows`), not Run objects; the batch keeps every run in columns
+(:class:`~agentsim.columns.RunTable`) and re-simulates a row's trace when it is read.
+``executor=`` takes a ``dask.distributed`` client instead: the batch is cut into chunks of
+run indices, so results never depend on the partitioning.
 
 ``engine="auto"`` runs declarative workflows on the vectorised executor
 (:mod:`agentsim.vector`) when nothing in the batch needs the discrete-event engine, and
@@ -38,12 +39,14 @@ from agentsim import vector
 from agentsim._compiled import compile_interventions
 from agentsim._engine import Session, execute, unyielded
 from agentsim._gc import collect_rarely, freeze_existing, unfreeze
-from agentsim._rows import Rows, assemble, notes_of, rows_from_outcomes, rows_from_runs
+from agentsim._rows import Rows, notes_of, rows_from_outcomes, rows_from_runs
+from agentsim.batch import Batch
+from agentsim.columns import RunTable
 from agentsim.dist import as_distribution
 from agentsim.errors import ScenarioError, ScenarioWarning, SimulationError
 from agentsim.interventions import Intervention, as_interventions
 from agentsim.mechanisms import fast_ppf
-from agentsim.run import Batch, Run, RunContext
+from agentsim.run import Run, RunContext
 
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
@@ -103,6 +106,8 @@ def make_run(
             raise ScenarioError(
                 f"outcome {name!r} of scenario {scenario.name!r} raised {type(exc).__name__}: {exc}"
             ) from exc
+    # an outcome function that read the trace built it before every outcome was known
+    run._trace = None
     if not keep:
         run.drop_records()
     return run
@@ -163,10 +168,10 @@ def warn_scenario_bugs(batch: Batch) -> None:
             ScenarioWarning,
             stacklevel=3,
         )
-    lost = [r for r in batch.runs if r.attributes.get("warnings")]
+    lost = batch.with_attribute("warnings")
     if lost:
         warnings.warn(
-            f"{len(lost)} of {len(batch.runs)} runs: {lost[0].attributes['warnings'][0]}",
+            f"{len(lost)} of {len(batch)} runs: {batch[lost[0]].warnings[0]}",
             ScenarioWarning,
             stacklevel=3,
         )
@@ -221,8 +226,10 @@ def simulate_seeds(
     interventions: tuple[Intervention, ...],
     keep: bool,
     on_run: Callable[[], None] | None = None,
+    sink: Callable[[Run], None] | None = None,
 ) -> list[Run]:
-    """Independent runs, one environment each, in seed order."""
+    """Independent runs, one environment each, in seed order (handed to ``sink`` one by one
+    when it is given; the list returned is then empty)."""
     compiled = compile_interventions(scenario, interventions) if interventions else None
     key = tuple(sorted(inputs.items()))
     record = keep or bool(scenario.outcomes)  # user outcomes may read the trace
@@ -230,9 +237,11 @@ def simulate_seeds(
     with collect_rarely(unfreeze=True):
         for i, seed in enumerate(seeds):
             (s,) = execute(scenario, [seed], inputs, compiled, record_calls=record)
-            out.append(
-                make_run(scenario, s, RunContext(seeds=(seed,), inputs=key), interventions, keep)
-            )
+            run = make_run(scenario, s, RunContext(seeds=(seed,), inputs=key), interventions, keep)
+            if sink is None:
+                out.append(run)
+            else:
+                sink(run)
             if on_run is not None:
                 on_run()
             if i % 512 == 511:
@@ -536,7 +545,8 @@ def _simulate(
     # generated lazily: a huge n must not build its seed list before the first run
     seeds = (_noise.child_seed(seed, i) for i in range(n))
     show = progress if progress is not None else (sys.stderr.isatty() and n >= 200)
-    batch = Batch(scenario=scenario, seed=seed, arrivals=arrivals is not None, engine=use)
+    table = RunTable()
+    batch = Batch(scenario, seed, table, arrivals=arrivals is not None, engine=use)
     if arrivals is not None:
         times = arrival_times(seed, n, arrivals)
         compiled = compile_interventions(scenario, ivs) if ivs else None
@@ -547,7 +557,8 @@ def _simulate(
         shared_times = tuple(times)  # one copy for all runs
         for i, s in enumerate(sessions):
             ctx = RunContext(seeds=shared_seeds, arrival_times=shared_times, index=i, inputs=key)
-            batch.runs.append(make_run(scenario, s, ctx, ivs, keep_traces))
+            table.append(make_run(scenario, s, ctx, ivs, keep_traces))
+        table.seal()
         return batch
     key = tuple(sorted(inputs.items()))
     job: Job = (scenario, inputs, ivs, use)
@@ -556,18 +567,18 @@ def _simulate(
     chunked = executor is not None or use == "vector" or forked
     listed = _noise.child_seeds(seed, n).tolist() if chunked else []
     if executor is not None:
-        with collect_rarely(unfreeze=True):
-            batch.runs = assemble(scenario, listed, _on_client(executor, job, listed), ivs, key)
+        table.add_rows(scenario, listed, _on_client(executor, job, listed), ivs, key)
         return batch
     if use == "vector" and not forked:
         with collect_rarely(unfreeze=True):
-            batch.runs = assemble(scenario, listed, batch_rows(job, listed), ivs, key)
+            table.add_rows(scenario, listed, batch_rows(job, listed), ivs, key)
         return batch
     with _progress(n, bool(show), f"simulating {scenario.name}") as advance:
         if not forked:
-            batch.runs = simulate_seeds(
-                scenario, seeds, inputs, ivs, keep_traces, on_run=lambda: advance(1)
+            simulate_seeds(
+                scenario, seeds, inputs, ivs, keep_traces, lambda: advance(1), table.append
             )
+            table.seal()
             return batch
         chunks = _chunks(listed, workers * 4, 5_000 if use == "des" else 50_000)
         _FORKED["job"] = job
@@ -589,8 +600,7 @@ def _simulate(
         finally:
             _FORKED.pop("job", None)
             unfreeze()
-    with collect_rarely(unfreeze=True):
-        batch.runs = assemble(scenario, listed, _concat(parts), ivs, key)
+    table.add_rows(scenario, listed, _concat(parts), ivs, key)
     return batch
 
 

@@ -49,6 +49,7 @@ import numpy as np
 
 from agentsim._display import html_of
 from agentsim.attribution.baselines import decisive_error
+from agentsim.batch import Batch
 from agentsim.errors import AttributionError
 from agentsim.executor import batch_progress
 from agentsim.interventions import (
@@ -59,7 +60,6 @@ from agentsim.interventions import (
     set_params,
     target_matches,
 )
-from agentsim.run import Batch
 from agentsim.scenario import Scenario
 from agentsim.stats import Estimate, mean_ci, paired_difference, wilson
 from agentsim.worlds import PopulationWorld, ScenarioWorld

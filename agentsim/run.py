@@ -1,35 +1,29 @@
-"""Runs and batches: what the executor hands back (engine layer; imports kernel and model).
+"""Runs: what the executor hands back for one seed (engine layer; imports kernel and model).
 
 A :class:`Run` is one execution of a scenario with one seed: its entry agent's result (a
 :class:`~agentsim.context.Result`), its outcomes and its trace, built on demand from the
-engine's span records (:func:`build_trace`). A :class:`Batch` holds many runs and estimates
-rates and means with confidence intervals. :func:`diff_runs` compares two runs span by span.
+engine's span records (:func:`build_trace`). :func:`diff_runs` compares two runs span by
+span. Many runs make a :class:`~agentsim.batch.Batch`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from agentsim._display import html_of
-from agentsim._optional import require
 from agentsim.context import Result
 from agentsim.errors import AgentSimError, suggest
-from agentsim.stats import Estimate, batch_means, mean_ci, wilson
+from agentsim.stats import Estimate, mean_ci
 from agentsim.trace import Span, Trace, to_json_value
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from agentsim.interventions import Intervention
     from agentsim.scenario import Scenario
 
 __all__ = [
-    "Batch",
     "Crash",
     "Result",
     "Run",
@@ -139,6 +133,9 @@ class Run:
         """For a counterfactual of a run from a load batch: every session of the batch as
         re-simulated (in batch order), showing how the change propagated through contention."""
         self._records = records
+        self._load: Callable[[], list[Any]] | None = None
+        """Makes the records on first use (a run read back from a columnar batch rebuilds
+        them from its columns, or re-simulates them when it arrived as a row)."""
         self._trace: Trace | None = None
 
     @property
@@ -150,7 +147,7 @@ class Run:
     def trace(self) -> Trace:
         """The run's trace (built on first access from the engine's span records)."""
         if self._trace is None:
-            if self._records is None:
+            if not self.has_trace:
                 raise AgentSimError(
                     "this run was simulated with keep_traces=False; re-run it with "
                     f"scenario.run(seed={self.seed}) to get its trace"
@@ -160,14 +157,16 @@ class Run:
 
     @property
     def has_trace(self) -> bool:
-        """Whether span records were kept."""
-        return self._records is not None
+        """Whether span records were kept (or can be rebuilt)."""
+        return self._records is not None or self._load is not None
 
     @property
     def records(self) -> list[Any]:
         """The engine's raw span records (internal; prefer :attr:`trace`)."""
         if self._records is None:
-            raise AgentSimError("this run was simulated with keep_traces=False")
+            if self._load is None:
+                raise AgentSimError("this run was simulated with keep_traces=False")
+            self._records, self._load = self._load(), None
         return self._records
 
     def outcome(self, name: str) -> float:
@@ -202,6 +201,7 @@ class Run:
     def drop_records(self) -> None:
         """Forget span records to save memory (the trace can no longer be built)."""
         self._records = None
+        self._load = None
         self._trace = None
 
     def _repr_html_(self) -> str | None:
@@ -212,104 +212,6 @@ class Run:
         iv = f", interventions={len(self.interventions)}" if self.interventions else ""
         outs = ", ".join(f"{k}={v:.4g}" for k, v in self.outcomes.items())
         return f"Run(seed={self.seed}, {outs}{iv})"
-
-
-@dataclass
-class Batch:
-    """Many runs of one scenario, in seed order.
-
-    ``rate`` and ``mean`` return :class:`~agentsim.stats.Estimate` values with 95% intervals
-    (Wilson for proportions, Student-t for means; batch means for a load batch, whose
-    sessions are correlated through the capacity they share).
-    """
-
-    scenario: Scenario
-    seed: int
-    runs: list[Run] = field(default_factory=list)
-    arrivals: bool = False
-    engine: str = "des"
-    """Which executor simulated the batch: ``"des"`` (the SimPy engine) or ``"vector"``."""
-
-    def __len__(self) -> int:
-        return len(self.runs)
-
-    def __iter__(self) -> Iterator[Run]:
-        return iter(self.runs)
-
-    def __getitem__(self, i: int) -> Run:
-        return self.runs[i]
-
-    def values(self, name: str) -> np.ndarray:
-        """Outcome ``name`` of every run as a numpy array."""
-        if self.runs and name not in self.runs[0].outcomes:
-            self.runs[0].outcome(name)
-        return np.asarray([r.outcomes[name] for r in self.runs], dtype=np.float64)
-
-    def rate(self, name: str = "success", confidence: float = 0.95) -> Estimate:
-        """Proportion of runs where outcome ``name`` is truthy, with a Wilson interval; for a
-        load batch (``arrivals=``), whose sessions are correlated, the union of that and a
-        batch-means interval."""
-        v = self.values(name)
-        w = wilson(float(np.count_nonzero(v)), int(v.size), confidence)
-        if not self.arrivals:
-            return w
-        # the wider of the two: batch means for the correlation, Wilson when batches agree
-        bm = batch_means(v != 0, confidence, bounds=(0.0, 1.0))
-        return Estimate(w.value, min(w.low, bm.low), max(w.high, bm.high), w.n, confidence)
-
-    def mean(self, name: str, confidence: float = 0.95) -> Estimate:
-        """Mean of outcome ``name``: a Student-t interval, or a Wilson interval for an
-        outcome whose values are all 0 or 1 (never for ``latency`` and ``cost``); for a load
-        batch (``arrivals=``), whose sessions queue for shared capacity and so are
-        correlated, a batch-means interval (:func:`~agentsim.stats.batch_means`)."""
-        if self.arrivals:
-            return batch_means(self.values(name), confidence)
-        return outcome_mean(name, self.values(name), confidence)
-
-    def failures(self, outcome: str = "success") -> Iterator[Run]:
-        """Runs whose ``outcome`` is falsy (failed runs, by default)."""
-        return (r for r in self.runs if not r.outcomes[outcome])
-
-    def crashes(self) -> list[Run]:
-        """Runs whose scenario code crashed (raised an exception that is not a modelled
-        failure); they count as failures too, but they are bugs, not outcomes."""
-        return [r for r in self.runs if r.attributes.get("crash")]
-
-    def crash_summary(self) -> str | None:
-        """One line, ``"N of M runs crashed: NameError: name 'x' is not defined (rag.py:17)"``
-        (the first crash, and how many other kinds there were), or ``None``."""
-        crashed = self.crashes()
-        if not crashed:
-            return None
-        first = crashed[0].crash
-        kinds = {str(r.crash) for r in crashed}
-        more = f" (and {len(kinds) - 1} other kinds)" if len(kinds) > 1 else ""
-        return f"{len(crashed)} of {len(self.runs)} runs crashed: {first}{more}"
-
-    def where(self, predicate: Callable[[Run], bool]) -> list[Run]:
-        """Runs for which ``predicate(run)`` holds."""
-        return [r for r in self.runs if predicate(r)]
-
-    def seeds(self) -> Sequence[int]:
-        """Seeds of the runs, in order."""
-        return [r.seed for r in self.runs]
-
-    def to_pandas(self) -> pd.DataFrame:
-        """One row per run: seed, outcomes, error of the entry agent."""
-        pandas = require("pandas", "Batch.to_pandas")
-
-        rows = [{"seed": r.seed, **r.outcomes, "error": r.result.error} for r in self.runs]
-        frame: pd.DataFrame = pandas.DataFrame(rows)
-        return frame
-
-    def _repr_html_(self) -> str | None:
-        """Rich display in notebooks (drawn by :mod:`agentsim.views.snippets`)."""
-        return html_of(self)
-
-    def __repr__(self) -> str:
-        crashed = sum(1 for r in self.runs if r.attributes.get("crash"))
-        tail = f", crashed={crashed}" if crashed else ""
-        return f"Batch(scenario={self.scenario.name!r}, n={len(self.runs)}, seed={self.seed}{tail})"
 
 
 def _is_json(value: Any) -> bool:

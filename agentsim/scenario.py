@@ -45,9 +45,10 @@ from agentsim.dist import Distribution, as_distribution, check_non_negative
 from agentsim.errors import ScenarioError, suggest
 
 if TYPE_CHECKING:
+    from agentsim.batch import Batch
     from agentsim.dist import _Dist
     from agentsim.interventions import Intervention
-    from agentsim.run import Batch, Run
+    from agentsim.run import Run
 
 __all__ = ["Agent", "Mechanism", "Scenario", "Tool"]
 

@@ -44,6 +44,9 @@ LAYER_OF = {
     "agentsim._vector_check": "engine",
     "agentsim._vector_parts": "engine",
     "agentsim._rows": "engine",
+    "agentsim.batch": "engine",
+    "agentsim.columns": "engine",
+    "agentsim._arrow": "engine",
     "agentsim.worlds.": "causal",
     "agentsim.worlds": "causal",
     # old import paths, kept as re-export shims of the worlds package

@@ -16,8 +16,9 @@ from typing import Any
 import networkx as nx
 
 from agentsim.attribution.result import Attribution
+from agentsim.batch import Batch
 from agentsim.errors import AgentSimError
-from agentsim.run import Batch, Run
+from agentsim.run import Run
 from agentsim.trace import Trace
 from agentsim.views.findings import BatchFindings, RunFindings, find_batch, find_run
 from agentsim.views.terminal import clean, human_time, local_name, span_status, tree_rows

@@ -18,10 +18,11 @@ from agentsim import interventions as _interventions
 from agentsim.attribution.api import shapley
 from agentsim.attribution.baselines import decisive_error
 from agentsim.attribution.result import Attribution
+from agentsim.batch import Batch
 from agentsim.counterfactuals import counterfactual
 from agentsim.errors import AgentSimError
 from agentsim.explain import explain
-from agentsim.run import Batch, Run
+from agentsim.run import Run
 from agentsim.stats import Estimate
 from agentsim.trace import Trace
 from agentsim.worlds.graph import OUTCOME, scm_graph
@@ -189,9 +190,9 @@ def find_batch(batch: Batch, *, explain_over: str = "tools") -> BatchFindings:
     )
     if len(batch) and batch.rate("success").value < 1 and not batch.arrivals:
         found.explain = _attempt(found.notes, "explain", explain, batch, over=explain_over)
-    failed = next((r for r in batch.failures() if r.has_trace), None)
-    if failed is not None:
-        index = batch.runs.index(failed)
+    index = next((i for i in batch.failed_indices() if batch[i].has_trace), None)
+    if index is not None:
+        failed = batch[index]
         found.example = find_run(
             failed, f"a failed run: run {index} of the batch (seed {failed.seed})"
         )

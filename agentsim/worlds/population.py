@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from agentsim.batch import Batch
 from agentsim.errors import ScenarioError
 from agentsim.executor import population_rows, simulate
 from agentsim.interventions import Intervention, as_interventions
-from agentsim.run import Batch
 from agentsim.worlds.scenario import ScenarioWorld
 
 if TYPE_CHECKING:
