@@ -235,7 +235,7 @@ def simulate_seeds(
     record = keep or bool(scenario.outcomes)  # user outcomes may read the trace
     out = []
     with collect_rarely(unfreeze=True):
-        for i, seed in enumerate(seeds):
+        for seed in seeds:
             (s,) = execute(scenario, [seed], inputs, compiled, record_calls=record)
             run = make_run(scenario, s, RunContext(seeds=(seed,), inputs=key), interventions, keep)
             if sink is None:
@@ -244,8 +244,6 @@ def simulate_seeds(
                 sink(run)
             if on_run is not None:
                 on_run()
-            if i % 512 == 511:
-                freeze_existing()
     return out
 
 
