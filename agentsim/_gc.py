@@ -1,12 +1,14 @@
 """The one garbage-collection policy of agentsim (kernel layer; imports nothing of the package):
-collect rarely while simulating, freeze what already exists, pause while assembling results.
+collect rarely while simulating, freeze what already exists before a fork or a long walk.
 
 A simulation allocates thousands of short-lived objects per run (events, records, results).
 With CPython's default young-generation threshold (700 allocations) the collector runs every
 few calls and rescans everything alive, which grows with the runs a batch keeps: measured, a
 third of a batch's time. Simulated runs create no long-lived cycles, so collecting every
-50,000 allocations frees the same memory, later. A batch also moves finished runs out of the
-collector's sight (``gc.freeze``) as it goes; they are handed back when it ends.
+50,000 allocations frees the same memory, later. Objects alive before a fork, or before a
+long walk that allocates millions of short-lived objects, move out of the collector's sight
+(``gc.freeze``) and are handed back when it ends. A batch being simulated is not frozen as
+it goes: its finished sessions are garbage in cycles, which a frozen heap would keep.
 
 >>> import gc
 >>> before = gc.get_threshold()
@@ -23,7 +25,7 @@ import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["YOUNG_THRESHOLD", "collect_rarely", "freeze_existing", "paused", "unfreeze"]
+__all__ = ["YOUNG_THRESHOLD", "collect_rarely", "freeze_existing", "unfreeze"]
 
 YOUNG_THRESHOLD = 50_000
 """Allocations between young-generation collections while simulating."""
@@ -40,19 +42,6 @@ def freeze_existing() -> None:
 def unfreeze() -> None:
     """Hand frozen objects back to the collector (after a fork's workers have finished)."""
     gc.unfreeze()
-
-
-@contextmanager
-def paused() -> Iterator[None]:
-    """No collection while the block runs (it builds many objects and no cycles, so the
-    collector would only rescan the growing result); the previous state is restored."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager
