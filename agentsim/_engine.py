@@ -161,6 +161,7 @@ class Session:
         "keep",
         "kernel",
         "limit",
+        "lost",
         "max_steps",
         "override",
         "raise_crash",
@@ -211,6 +212,8 @@ class Session:
         self.stop_reason: str | None = None
         self.keep = True
         self.contexts: list[Context] = []
+        self.lost: list[str] = []
+        """What :func:`unyielded` found when the session finished."""
         self.crash: Crash | None = None
         self.raise_crash = False
 
@@ -743,6 +746,12 @@ def execute(
         kernel.env.process(_launch(kernel, sessions, agent, inputs, scenario.deadline))
     with collect_rarely():
         kernel.env.run()
+    for s in sessions:
+        s.lost = unyielded(s)
+        # contexts point back at their session: dropping them lets a finished session, and
+        # the span records it holds, be freed by reference counting instead of waiting for
+        # the cycle collector (measured: 10 to 15% of a batch's time)
+        s.contexts = []
     return sessions
 
 

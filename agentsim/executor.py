@@ -37,7 +37,7 @@ import numpy as np
 from agentsim import noise as _noise
 from agentsim import vector
 from agentsim._compiled import compile_interventions
-from agentsim._engine import Session, execute, unyielded
+from agentsim._engine import Session, execute
 from agentsim._gc import collect_rarely, freeze_existing, unfreeze
 from agentsim._rows import Rows, notes_of, rows_from_outcomes, rows_from_runs
 from agentsim.batch import Batch
@@ -125,7 +125,7 @@ def _session_notes(s: Session) -> dict[str, Any] | None:
     notes: dict[str, Any] = {}
     if s.crash is not None:
         notes["crash"] = s.crash.as_dict()
-    lost = unyielded(s)
+    lost = s.lost
     if lost:
         notes["warnings"] = [
             f"{len(lost)} call request(s) created but never yielded, so never made: "
