@@ -32,7 +32,8 @@ __all__ = ["span_batches"]
 def span_batches(table: RunTable, scenario: Scenario, first: int = 0) -> Iterator[Any]:
     """Every span of every run of ``table`` as Arrow record batches, in run order.
 
-    Columns: ``run`` (index in the batch, counted from ``first``), ``seed``, then the span's
+    Columns: ``run`` (index in the batch, counted from ``first``), ``seed`` (``uint64``: seeds
+    are integers in [0, 2**64)), then the span's
     fields as in its trace (times from the run's arrival); strings are dictionary-encoded;
     ``inputs`` is a list of addresses and ``noise`` a map from slot to uniform. Values and
     span attributes stay in the traces. A run simulated with ``keep_traces=False`` on the
@@ -40,6 +41,10 @@ def span_batches(table: RunTable, scenario: Scenario, first: int = 0) -> Iterato
     """
     pa = require("pyarrow", "exporting a batch's spans to Arrow")
     table.seal()
+    yield from _span_batches(pa, table, scenario, first)
+
+
+def _span_batches(pa: Any, table: RunTable, scenario: Scenario, first: int) -> Iterator[Any]:
     dictionary = pa.array(table._strings.items, pa.string())
     slots = _Interned()
     layouts = [slots.ids(keys) for keys in table._noise_keys.items]
@@ -58,13 +63,14 @@ def span_batches(table: RunTable, scenario: Scenario, first: int = 0) -> Iterato
                 "with keep_traces=False); simulate with keep_traces=True to export spans"
             )
         if (counts == REPLAY).any():
-            yield from _replayed(table, scenario, start, len(chunk.runs), first)
+            yield from _replayed(pa, table, scenario, start, len(chunk.runs), first)
             continue
-        yield pa.record_batch(_columns(pa, chunk, first + start, text, layouts, slot_names))
+        columns = _columns(pa, chunk, first + start, text, layouts, slot_names)
+        yield pa.record_batch(columns)
 
 
 def _replayed(
-    table: RunTable, scenario: Scenario, start: int, size: int, first: int
+    pa: Any, table: RunTable, scenario: Scenario, start: int, size: int, first: int
 ) -> Iterator[Any]:
     """The spans of runs ``start .. start + size`` of ``table``, re-simulated a chunk at a
     time (each run's replay is checked against its row)."""
@@ -74,7 +80,8 @@ def _replayed(
             run = table.run(i, scenario)
             run.records  # noqa: B018 - re-simulated here, so the scratch table keeps them
             scratch.append(run)
-        yield from span_batches(scratch, scenario, first + lo)
+        scratch.seal()
+        yield from _span_batches(pa, scratch, scenario, first + lo)
 
 
 def _columns(
@@ -92,13 +99,7 @@ def _columns(
     for j, extra in chunk.extra.items():
         if "seed" in extra:
             seeds[j] = extra["seed"]
-    try:
-        seed_column = pa.array(np.repeat(np.asarray(seeds, dtype=np.int64), counts))
-    except OverflowError:
-        raise AgentSimError(
-            "a run's seed does not fit Arrow's int64 seed column; simulate with seeds "
-            "below 2**63 to export spans"
-        ) from None
+    seed_column = pa.array(np.repeat(np.asarray(seeds, dtype=np.uint64), counts))
     in_offsets = np.concatenate(([0], np.cumsum(spans["inputs"]))).astype(np.int32)
     keys = [layouts[x] for x in spans["noise"].tolist()]
     key_ids = np.concatenate(keys) if keys else np.empty(0, np.int32)

@@ -48,8 +48,6 @@ def atomic_write_lines(path: str | os.PathLike[str], chunks: Iterable[str]) -> P
     with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as fh:
         for chunk in chunks:
             fh.write(chunk)
-        fh.flush()
-        os.fsync(fh.fileno())
     return Path(path)
 
 
@@ -77,12 +75,14 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
     except OSError as exc:
         raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
     try:
+        # mkstemp's descriptor stays open: the mode is set and the data flushed to disk
+        # through the file it created, whatever happens to the name meanwhile
         yield Path(tmp)
-        os.chmod(tmp, mode)
+        os.fchmod(fd, mode)
+        os.fsync(fd)
         os.replace(tmp, target)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
@@ -90,3 +90,5 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)

@@ -84,7 +84,7 @@ class _RunList:
         return [r.result.error for r in self.items]
 
     def noted(self, key: str) -> list[int]:
-        return [i for i, r in enumerate(self.items) if r.attributes.get(key)]
+        return [i for i, r in enumerate(self.items) if key in r.attributes]
 
     def outcome_names(self) -> list[str] | None:
         return None
@@ -115,7 +115,8 @@ class Runs(Sequence[Run]):
         return (store.run(k, scenario) for k in range(len(store)))
 
     def append(self, run: Run) -> None:
-        """Add a run at the end."""
+        """Add a run at the end (kept as a simulated run is: its seed, result, outcomes,
+        attributes, context, interventions and records; not ``factual`` or ``peers``)."""
         self._store.append(run)
 
     def extend(self, runs: Iterable[Run]) -> None:
@@ -130,8 +131,9 @@ class Batch:
     (Wilson for proportions, Student-t for means; batch means for a load batch, whose
     sessions are correlated through the capacity they share). A simulated batch keeps its
     runs in columns (:class:`agentsim.columns.RunTable`) and builds a :class:`Run`, and its
-    trace, only when one is read; outcome columns (``values``, ``rate``, ``mean``,
-    ``to_pandas``) are read without building runs.
+    trace, only when one is read: the same object while it is held, and a change made to it
+    lasts only that long. Outcome columns (``values``, ``rate``, ``mean``, ``to_pandas``) are
+    read without building runs.
 
     >>> import agentsim as asim
     >>> sc = asim.Scenario("b")
@@ -166,9 +168,10 @@ class Batch:
 
     @runs.setter
     def runs(self, runs: Iterable[Run]) -> None:
-        runs = list(runs)
-        self._store.clear()
-        self._store.extend(runs)
+        # a new store: runs read from the old one (perhaps among ``runs``) keep theirs
+        store = RunTable() if isinstance(self._store, RunTable) else _RunList()
+        store.extend(runs)
+        self._store = store
 
     def __len__(self) -> int:
         return len(self._store)
@@ -176,8 +179,12 @@ class Batch:
     def __iter__(self) -> Iterator[Run]:
         return iter(self.runs)
 
-    def __getitem__(self, i: int) -> Run:
-        return self._store.run(i, self.scenario)
+    @overload
+    def __getitem__(self, i: int) -> Run: ...
+    @overload
+    def __getitem__(self, i: slice) -> list[Run]: ...
+    def __getitem__(self, i: int | slice) -> Run | list[Run]:
+        return self.runs[i]
 
     def values(self, name: str) -> np.ndarray:
         """Outcome ``name`` of every run as a numpy array."""
@@ -271,13 +278,14 @@ class Batch:
         """The batch as an Arrow table (needs ``pyarrow``: ``pip install 'agentsim[arrow]'``).
 
         ``spans=False``: one row per run, the columns of :meth:`to_pandas`. ``spans=True``:
-        one row per kept span (see :meth:`agentsim.columns.RunTable.spans_arrow`), strings
-        dictionary-encoded.
+        one row per span (see :func:`agentsim._arrow.span_batches`), strings
+        dictionary-encoded; runs that arrived as rows are re-simulated for it.
         """
         pa = require("pyarrow", "Batch.to_arrow")
         if spans:
             return pa.Table.from_batches(list(self._span_batches()))
-        columns: dict[str, Any] = {"seed": pa.array(self._store.seeds(), pa.int64())}
+        # seeds are integers in [0, 2**64)
+        columns: dict[str, Any] = {"seed": pa.array(self._store.seeds(), pa.uint64())}
         columns.update({k: pa.array(v, pa.float64()) for k, v in self._outcome_columns().items()})
         columns["error"] = pa.array(self._store.errors(), pa.string())
         return pa.table(columns)

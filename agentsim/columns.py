@@ -2,7 +2,7 @@
 
 Layer: engine. It imports only from its own layer and the ones below it.
 
-Held as objects, a kept run of 11 spans costs about 8.6 KB: per span a record object, a
+Held as objects, a kept run of 11 spans costs about 7.4 KB: per span a record object, a
 noise dict, a list of inputs and a handful of strings. A :class:`RunTable` keeps the same
 facts in columns: one row of a structured array per span (70 bytes), the noise values and
 input addresses in flat arrays, every string (address, tool, agent, error, kind, status) once
@@ -10,13 +10,14 @@ in a table with an ``int32`` id per use, and the rare Python objects (call value
 weights, an entry agent's return value) in sparse maps. Runs arrive one by one and are
 sealed into chunks of :data:`CHUNK` runs. A :class:`~agentsim.run.Run`, its span records and
 its trace are rebuilt on demand, equal to the byte to those simulated (a test checks it);
-while a caller holds a rebuilt run, asking again returns the same object.
+while a caller holds a rebuilt run, asking again returns the same object (a change made to
+it lasts as long as it is held: the columns are not rewritten).
 
-Why numpy and not Arrow: numpy is already a dependency, its structured arrays hold a chunk
-in one allocation that pickles as one buffer (what worker processes send back), and rows are
-read back with one ``tolist()``. Arrow would add a 40 MB dependency for the same layout; it
-is the *export* format instead (``Batch.to_arrow()``, Parquet), where the string tables become
-Arrow dictionary arrays as they are.
+Why numpy and not Arrow: numpy is already a dependency, a chunk's spans are one structured
+array (one allocation, one buffer when pickled) with a handful of flat arrays beside it, and
+rows are read back with one ``tolist()``. Arrow would add a 40 MB dependency for the same
+layout; it is the *export* format instead (``Batch.to_arrow()``, Parquet), where the string
+tables become Arrow dictionary arrays as they are.
 
 Runs that an executor sent back as rows (:class:`~agentsim._rows.Rows`: worker processes, Dask
 tasks, the vectorised executor) enter with :meth:`RunTable.add_rows`, without span records:
@@ -271,7 +272,6 @@ class RunTable:
         runs = self._pending
         if not runs:
             return
-        self._pending = []
         strings = self._strings
         m = len(runs)
         chunk = _Chunk()
@@ -323,7 +323,7 @@ class RunTable:
         for j, run in enumerate(runs):
             extra: dict[str, Any] = {}
             seed = run.seed
-            if -(2**63) <= seed < 2**63:
+            if seed < 2**63:
                 per_run["seed"].append(seed)
             else:
                 per_run["seed"].append(0)
@@ -347,6 +347,9 @@ class RunTable:
             for name in names
         }
         chunk.runs, chunk.spans = rows, spans
+        # only now, with the chunk whole: a run that cannot be sealed stays pending, its
+        # error raised, rather than lost (strings and layouts it added are merely unused)
+        self._pending = []
         self._starts.append(self._size)
         self._chunks.append(chunk)
         self._size += m
@@ -402,11 +405,11 @@ class RunTable:
                 extra["attributes"] = attributes
                 runs["layout"][j] = layout(tuple(attributes))
             chunk.extra[j] = extra
-        if all(-(2**63) <= s < 2**63 for s in seeds):
+        if all(s < 2**63 for s in seeds):
             runs["seed"] = seeds
         else:
             for j, s in enumerate(seeds):
-                if -(2**63) <= s < 2**63:
+                if s < 2**63:
                     runs["seed"][j] = s
                 else:
                     chunk.extra.setdefault(j, {})["seed"] = s
@@ -474,7 +477,8 @@ class RunTable:
             attributes=attributes,
         )
         if row["spans"] >= 0:
-            run._load = lambda: self._records(chunk, j)
+            # the tables of now: a cleared table starts new ones, and this run keeps its own
+            run._load = partial(_records, chunk, j, self._strings.items, self._noise_keys.items)
         elif row["spans"] == REPLAY:
             run._load = partial(
                 replay_records, scenario, seed, run.context.inputs, run.interventions, result
@@ -502,40 +506,6 @@ class RunTable:
             worlds=shared[worlds],
         )
 
-    def _records(self, chunk: _Chunk, j: int) -> list[Any]:
-        """The span records of run ``j`` of ``chunk``, as the engine made them."""
-        row = chunk.runs[j]
-        a, n = int(row["span0"]), int(row["spans"])
-        pos, inp = int(row["noise0"]), int(row["input0"])
-        get = self._strings.items
-        keys = self._noise_keys.items
-        noise, inputs, values = chunk.noise, chunk.inputs, chunk.values
-        out = []
-        for k, fields in enumerate(chunk.spans[a : a + n].tolist()):
-            (address, kind, name, parent, agent, start, end, ok, error, status) = fields[:10]
-            cost, queued, slots, n_in = fields[10:]
-            rec = Rec(
-                get[address],
-                get[kind],
-                get[name],
-                None if parent < 0 else get[parent],
-                None if agent < 0 else get[agent],  # type: ignore[arg-type]
-                start,
-                [get[x] for x in inputs[inp : inp + n_in].tolist()],
-            )
-            inp += n_in
-            names = keys[slots]
-            rec.noise = dict(zip(names, noise[pos : pos + len(names)].tolist(), strict=True))
-            pos += len(names)
-            rec.end, rec.ok, rec.cost, rec.queued = end, ok, cost, queued
-            rec.error = None if error < 0 else get[error]
-            rec.status = get[status]
-            hit = values.get(a + k)
-            if hit is not None:
-                rec.value, rec.attrs = hit
-            out.append(rec)
-        return out
-
     def values(self, name: str) -> NDArray[np.float64] | None:
         """Outcome ``name`` of every run, or ``None`` when some run lacks it."""
         self.seal()
@@ -560,16 +530,18 @@ class RunTable:
         return out
 
     def noted(self, key: str) -> list[int]:
-        """Indices of the runs whose attributes hold ``key`` (``"crash"``, ``"warnings"``:
-        the rare records of scenario bugs, kept in the sparse maps), in order."""
+        """Indices of the runs whose attributes hold ``key``, in order (read off the runs'
+        layouts, which name every attribute a run has, in a column or not)."""
         self.seal()
-        found = [
-            start + j
-            for start, chunk in zip(self._starts, self._chunks, strict=True)
-            for j, extra in chunk.extra.items()
-            if key in extra.get("attributes", ())
-        ]
-        return sorted(found)
+        having = [i for i, layout in enumerate(self._layouts.items) if key in dict(layout[1])]
+        if not having:
+            return []
+        wanted = np.asarray(having, dtype=np.int32)
+        found: list[int] = []
+        for start, chunk in zip(self._starts, self._chunks, strict=True):
+            hits = np.flatnonzero(np.isin(chunk.runs["layout"], wanted))
+            found.extend((hits + start).tolist())
+        return found
 
     def errors(self) -> list[str | None]:
         """The entry agent's error of every run, in order."""
@@ -591,3 +563,37 @@ class RunTable:
 
     def __iter__(self) -> Iterator[int]:
         return iter(range(len(self)))
+
+
+def _records(chunk: _Chunk, j: int, get: list[Any], keys: list[Any]) -> list[Any]:
+    """The span records of run ``j`` of ``chunk``, as the engine made them (``get``: the
+    string table, ``keys``: the noise-slot table the chunk was sealed with)."""
+    row = chunk.runs[j]
+    a, n = int(row["span0"]), int(row["spans"])
+    pos, inp = int(row["noise0"]), int(row["input0"])
+    noise, inputs, values = chunk.noise, chunk.inputs, chunk.values
+    out = []
+    for k, fields in enumerate(chunk.spans[a : a + n].tolist()):
+        (address, kind, name, parent, agent, start, end, ok, error, status) = fields[:10]
+        cost, queued, slots, n_in = fields[10:]
+        rec = Rec(
+            get[address],
+            get[kind],
+            get[name],
+            None if parent < 0 else get[parent],
+            None if agent < 0 else get[agent],  # type: ignore[arg-type]
+            start,
+            [get[x] for x in inputs[inp : inp + n_in].tolist()],
+        )
+        inp += n_in
+        names = keys[slots]
+        rec.noise = dict(zip(names, noise[pos : pos + len(names)].tolist(), strict=True))
+        pos += len(names)
+        rec.end, rec.ok, rec.cost, rec.queued = end, ok, cost, queued
+        rec.error = None if error < 0 else get[error]
+        rec.status = get[status]
+        hit = values.get(a + k)
+        if hit is not None:
+            rec.value, rec.attrs = hit
+        out.append(rec)
+    return out

@@ -254,3 +254,62 @@ def test_arrow_export_without_pyarrow_names_the_extra(monkeypatch: pytest.Monkey
     with pytest.raises(ImportError, match=r"agentsim\[arrow\]"):
         batch.to_parquet("never-written.parquet")
     assert not Path("never-written.parquet").exists()
+
+
+def test_replacing_the_runs_keeps_the_runs_already_read() -> None:
+    batch = support.simulate(CHUNK + 20, seed=1, progress=False)
+    held = batch[7]
+    want = held.trace.model_dump_json()
+    del held
+    gc.collect()
+    held = batch[7]  # rebuilt from the columns, its spans not read yet
+    batch.runs = [r for r in batch.runs if r.outcomes["success"]]  # filter
+    assert len(batch) == int(sum(batch.values("success"))) > 0
+    assert batch.rate().value == 1.0
+    other = research.simulate(5, seed=0, progress=False)
+    batch.runs = list(other)
+    assert held.trace.model_dump_json() == want
+    assert [r.seed for r in batch] == other.seeds()
+
+
+def test_a_run_that_cannot_be_sealed_stays_in_the_batch() -> None:
+    batch = _chain(2).simulate(10, seed=0, progress=False)
+    bad = _chain(2).run(seed=99)
+    bad.outcomes["success"] = "yes"  # type: ignore[assignment]
+    batch.runs.append(bad)
+    with pytest.raises(ValueError):
+        batch.rate()
+    assert len(batch) == 11 and batch[10] is bad
+
+
+def test_with_attribute_finds_attributes_in_columns_and_in_sparse_maps() -> None:
+    batch = _chain(2).simulate(30, seed=0, progress=False)
+    by_hand = asim.Batch(batch.scenario, 0, list(batch))
+    assert batch.with_attribute("steps") == by_hand.with_attribute("steps") == list(range(30))
+    assert batch.with_attribute("crash") == by_hand.with_attribute("crash") == []
+    load = _chain(2).simulate(12, seed=0, arrivals=1.0, progress=False)
+    assert load.with_attribute("arrival") == list(range(12))
+
+
+def test_a_batch_slices_like_a_list() -> None:
+    batch = _chain(2).simulate(6, seed=0, progress=False)
+    assert [r.seed for r in batch[1:5:2]] == batch.seeds()[1:5:2]
+    assert batch[-1].seed == batch.seeds()[-1]
+
+
+def test_seeds_export_as_uint64_up_to_2_64(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    sc = _chain(2)
+    batch = sc.simulate(3, seed=0, progress=False)
+    big = 2**64 - 1  # the largest seed there is
+    batch.runs.append(sc.run(seed=big))
+    seeds = [*batch.seeds()]
+    assert seeds[-1] == big
+    runs = batch.to_arrow()
+    assert runs.schema.field("seed").type == pa.uint64()
+    assert runs.column("seed").to_pylist() == seeds
+    spans = batch.to_arrow(spans=True)
+    assert spans.column("seed").to_pylist() == [s for s in seeds for _ in range(3)]
+    path = batch.to_parquet(tmp_path / "spans.parquet", spans=True)
+    assert pq.read_table(path).column("seed").to_pylist() == spans.column("seed").to_pylist()
