@@ -1,7 +1,8 @@
 """Memory of kept traces: a columnar batch versus the same runs held as objects.
 
-Workload (issue 16): the 10-step chain of ``bench_sim.py`` (an entry agent and 10 calls,
-each fed the previous result: 11 spans per run), ``simulate(100_000, keep_traces=True)``.
+Workload (issue 16): the 10-step chain of ``bench_sim.py``, imported from there (an entry
+agent and 10 calls, each fed the previous result: 11 spans per run),
+``simulate(100_000, keep_traces=True)``.
 Printed side by side in one process, per run: the bytes the batch holds once simulated
 (traced allocations still alive, so numpy arrays, string tables and sparse maps all count),
 the peak while simulating, the bytes the columns' arrays alone take, and the same runs held
@@ -19,23 +20,10 @@ import os
 import time
 import tracemalloc
 
+from bench_sim import scenario  # the 10-step chain (this script's folder is on the path)
+
 import agentsim as asim
-from agentsim import dist
 from agentsim.noise import child_seed
-
-
-def chain(n: int = 10) -> asim.Scenario:
-    sc = asim.Scenario(f"chain{n}")
-    step = sc.tool("step", p_ok=0.9, latency=dist.Exponential(mean=1.0))
-
-    @sc.agent
-    def main(ctx):  # type: ignore[no-untyped-def]
-        prev = yield ctx.call(step)
-        for _ in range(n - 1):
-            prev = yield ctx.call(step, prev)
-        return prev
-
-    return sc
 
 
 def held(make: object) -> tuple[object, int, int]:
@@ -52,7 +40,7 @@ def held(make: object) -> tuple[object, int, int]:
 
 def main() -> None:
     print(f"load average before: {os.getloadavg()[0]:.2f} (2 cores)")
-    sc = chain()
+    sc = scenario()
     n = 100_000
     batch, kept, peak = held(lambda: sc.simulate(n, seed=0, progress=False))
     assert isinstance(batch, asim.Batch)

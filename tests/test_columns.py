@@ -18,6 +18,7 @@ from agentsim.noise import child_seed
 from agentsim.scenarios.coding_agent import scenario as coding
 from agentsim.scenarios.research_assistant import scenario as research
 from agentsim.scenarios.support_desk import scenario as support
+from tests.helpers import chain
 from tests.strategies_local import programs
 
 pa = pytest.importorskip("pyarrow")
@@ -35,17 +36,8 @@ def _same(rebuilt: asim.Run, original: asim.Run) -> None:
 
 
 def _chain(n: int = 10) -> asim.Scenario:
-    sc = asim.Scenario(f"chain{n}")
-    step = sc.tool("step", p_ok=0.9, latency=dist.Exponential(mean=1.0))
-
-    @sc.agent
-    def main(ctx):  # type: ignore[no-untyped-def]
-        prev = yield ctx.call(step)
-        for _ in range(n - 1):
-            prev = yield ctx.call(step, prev)
-        return prev
-
-    return sc
+    """An agent and ``n`` calls, each fed the previous result: ``n + 1`` spans a run."""
+    return chain([0.9] * n, latency=dist.Exponential(mean=1.0))
 
 
 @pytest.mark.parametrize("sc", BUNDLED, ids=lambda s: s.name)
