@@ -360,4 +360,3 @@ def diff_runs(before: Run, after: Run, *, time_tolerance: float = 1e-9) -> RunDi
         k: (before.outcomes[k], after.outcomes.get(k, float("nan"))) for k in before.outcomes
     }
     return d
-
