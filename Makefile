@@ -47,19 +47,18 @@ bench: $(STAMP)
 docs: $(STAMP)
 	$(BIN)/python docs/make_docs.py
 
-# The declared minimum versions of the runtime dependencies and of the pandas extra (">="
-# read as "=="), in a venv of
-# their own, with the test tools; then the test suite. Separate from `make test` (it builds a
-# second environment, minutes of installing), so CI runs it as its own job.
+# The declared minimum versions of the runtime dependencies and of the pandas and arrow
+# extras (">=" read as "=="), in a venv of their own, with the test tools; then the test
+# suite. Separate from `make test` (it builds a second environment, minutes of installing).
 test-min:
 	test -x $(MIN_VENV)/bin/python || $(PYTHON) -m venv $(MIN_VENV)
 	$(MIN_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(MIN_VENV)/bin/python -m pip install --quiet -e '.[dev]'
 	$(MIN_VENV)/bin/python -m pip install --quiet $$($(MIN_VENV)/bin/python -c \
 	    "import tomllib; p = tomllib.load(open('pyproject.toml', 'rb'))['project']; \
-	    deps = p['dependencies'] + p['optional-dependencies']['pandas']; \
+	    opt = p['optional-dependencies']; deps = p['dependencies'] + opt['pandas'] + opt['arrow']; \
 	    print(' '.join(d.replace('>=', '==') for d in deps))")
-	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(simpy|networkx|numpy|scipy|pydantic|typer|rich|pandas) '
+	$(MIN_VENV)/bin/python -m pip list | grep -iE '^(simpy|networkx|numpy|scipy|pydantic|typer|rich|pandas|pyarrow) '
 	HYPOTHESIS_PROFILE=ci $(MIN_VENV)/bin/python -m pytest -n 2 agentsim tests
 
 clean:

@@ -66,7 +66,8 @@ def _span_batches(pa: Any, table: RunTable, scenario: Scenario, first: int) -> I
             yield from _replayed(pa, table, scenario, start, len(chunk.runs), first)
             continue
         columns = _columns(pa, chunk, first + start, text, layouts, slot_names)
-        yield pa.record_batch(columns)
+        # arrays and names, not a dict: pyarrow before 15 takes no dict here
+        yield pa.RecordBatch.from_arrays(list(columns.values()), names=list(columns))
 
 
 def _replayed(

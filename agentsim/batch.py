@@ -44,7 +44,6 @@ class RunStore(Protocol):
     def __len__(self) -> int: ...
     def append(self, run: Run) -> None: ...
     def extend(self, runs: Iterable[Run]) -> None: ...
-    def clear(self) -> None: ...
     def run(self, i: int, scenario: Scenario) -> Run: ...
     def values(self, name: str) -> NDArray[np.float64] | None: ...
     def seeds(self) -> list[int]: ...
@@ -67,9 +66,6 @@ class _RunList:
 
     def extend(self, runs: Iterable[Run]) -> None:
         self.items.extend(runs)
-
-    def clear(self) -> None:
-        self.items.clear()
 
     def run(self, i: int, scenario: Scenario) -> Run:
         return self.items[i]
@@ -115,8 +111,9 @@ class Runs(Sequence[Run]):
         return (store.run(k, scenario) for k in range(len(store)))
 
     def append(self, run: Run) -> None:
-        """Add a run at the end (kept as a simulated run is: its seed, result, outcomes,
-        attributes, context, interventions and records; not ``factual`` or ``peers``)."""
+        """Add a run at the end. A simulated batch stores it in its columns: its seed,
+        result, outcomes, attributes, context, interventions and records, not the links of
+        a counterfactual run (``factual``, ``peers``)."""
         self._store.append(run)
 
     def extend(self, runs: Iterable[Run]) -> None:

@@ -196,9 +196,6 @@ class RunTable:
     """
 
     def __init__(self) -> None:
-        self._reset()
-
-    def _reset(self) -> None:
         self._strings = _Interned()
         self._noise_keys = _Interned()
         self._layouts = _Interned()
@@ -223,10 +220,6 @@ class RunTable:
     def extend(self, runs: Iterable[Run]) -> None:
         for run in runs:
             self.append(run)
-
-    def clear(self) -> None:
-        """Forget every run."""
-        self._reset()
 
     def __getstate__(self) -> dict[str, Any]:
         self.seal()
