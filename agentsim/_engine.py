@@ -43,7 +43,7 @@ from agentsim.scenario import Agent, Tool
 if TYPE_CHECKING:
     from agentsim.scenario import Scenario
 
-__all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute", "unyielded"]
+__all__ = ["Context", "Kernel", "Noise", "Rec", "Session", "execute"]
 
 Gen = Generator[Any, Any, Any]
 ZERO_TIME_STEPS = 100_000
@@ -212,8 +212,9 @@ class Session:
         self.stop_reason: str | None = None
         self.keep = True
         self.contexts: list[Context] = []
-        self.lost: list[str] = []
-        """What :func:`unyielded` found when the session finished."""
+        self.lost: tuple[int, list[str]] = (0, [])
+        """Requests created but never yielded, found when the session finished: how many,
+        and their addresses when calls were recorded (see :func:`_unyielded`)."""
         self.crash: Crash | None = None
         self.raise_crash = False
 
@@ -520,22 +521,26 @@ def _raised(s: Session, address: str, exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def unyielded(s: Session) -> list[str]:
+def _unyielded(s: Session) -> tuple[int, list[str]]:
     """Requests the session's agents created (``ctx.call(...)``) but never yielded, so never
-    made: a bug in scenario code that would otherwise pass silently. Empty for a run that
+    made: a bug in scenario code that would otherwise pass silently. How many, and their
+    addresses when the session recorded its calls (none otherwise). Nothing for a run that
     was stopped early (a deadline, the step budget, a cancelled branch) or that crashed (the
-    crash is reported, and the requests it cut short are its consequence)."""
+    crash is reported, and the requests it cut short are its consequence). Reads the
+    session's contexts, so :func:`execute` calls it before dropping them."""
     if s.stop_reason is not None or s.halted is not None or s.crash is not None:
-        return []
+        return (0, [])
     created = sum(sum(c._counts.values()) for c in s.contexts)
     if created <= s.steps:
-        return []
+        return (0, [])
+    if not s.keep:
+        return (created - s.steps, [])
     made = {r.address for r in s.records}
     out: list[str] = []
     for c in s.contexts:
         for name, k in c._counts.items():
             out.extend(a for i in range(k) if (a := f"{c.address}/{name}#{i}") not in made)
-    return out if s.keep else [f"{created - s.steps} requests"]
+    return (len(out), out)
 
 
 def _agent_result(
@@ -747,7 +752,7 @@ def execute(
     with collect_rarely():
         kernel.env.run()
     for s in sessions:
-        s.lost = unyielded(s)
+        s.lost = _unyielded(s)
         # contexts point back at their session: dropping them lets a finished session, and
         # the span records it holds, be freed by reference counting instead of waiting for
         # the cycle collector (measured: 10 to 15% of a batch's time)

@@ -79,16 +79,32 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
     try:
         # mkstemp's descriptor stays open: the mode is set and the data flushed to disk
-        # through the file it created, whatever happens to the name meanwhile
+        # through it; then the rename, and the folder flushed so that the rename lasts
         yield Path(tmp)
         os.fchmod(fd, mode)
         os.fsync(fd)
         os.replace(tmp, target)
+        _fsync_folder(target.parent)
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
-        raise OSError(exc.errno, f"cannot write {str(path)!r}: {exc.strerror}") from None
+        why = exc.strerror or str(exc) or type(exc).__name__
+        raise OSError(exc.errno, f"cannot write {str(path)!r}: {why}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Flush a folder's entries to disk (where the platform lets a folder be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse to fsync a folder; the data itself is flushed
     finally:
         os.close(fd)

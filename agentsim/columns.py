@@ -431,10 +431,11 @@ class RunTable:
 
     def run(self, i: int, scenario: Scenario) -> Run:
         """Run ``i``, rebuilt from the columns (the same object while a caller holds it)."""
+        asked = i
         if i < 0:
             i += len(self)
         if not 0 <= i < len(self):
-            raise IndexError(f"run index {i} out of range for a batch of {len(self)} runs")
+            raise IndexError(f"run index {asked} out of range for a batch of {len(self)} runs")
         if i >= self._size:
             return self._pending[i - self._size]
         held = self._alive.get(i)

@@ -125,13 +125,12 @@ def _session_notes(s: Session) -> dict[str, Any] | None:
     notes: dict[str, Any] = {}
     if s.crash is not None:
         notes["crash"] = s.crash.as_dict()
-    lost = s.lost
-    if lost:
+    count, lost = s.lost
+    if count:
+        where = (": " + ", ".join(lost[:3]) + ("..." if len(lost) > 3 else "")) if lost else ""
         notes["warnings"] = [
-            f"{len(lost)} call request(s) created but never yielded, so never made: "
-            + ", ".join(lost[:3])
-            + ("..." if len(lost) > 3 else "")
-            + "; write `yield ctx.call(...)` (or pass the request to ctx.parallel/ctx.first)"
+            f"{count} call request(s) created but never yielded, so never made{where}; write "
+            "`yield ctx.call(...)` (or pass the request to ctx.parallel/ctx.first)"
         ]
     return notes or None
 

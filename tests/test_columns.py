@@ -287,6 +287,8 @@ def test_a_batch_slices_like_a_list() -> None:
     batch = _chain(2).simulate(6, seed=0, progress=False)
     assert [r.seed for r in batch[1:5:2]] == batch.seeds()[1:5:2]
     assert batch[-1].seed == batch.seeds()[-1]
+    with pytest.raises(IndexError, match="run index -7 out of range for a batch of 6 runs"):
+        batch[-7]
 
 
 def test_seeds_export_as_uint64_up_to_2_64(tmp_path: Path) -> None:

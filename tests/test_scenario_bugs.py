@@ -135,6 +135,29 @@ def test_a_request_created_but_never_yielded_is_a_warning_on_the_run() -> None:
     assert all(len(r.warnings) == 1 for r in forked)
 
 
+def test_unyielded_requests_are_counted_alike_whether_or_not_calls_are_recorded() -> None:
+    sc = asim.Scenario("lost2")
+    t, u = sc.tool("t"), sc.tool("u")
+
+    @sc.agent
+    def main(ctx):  # type: ignore[no-untyped-def]
+        ctx.call(u)
+        ctx.call(u)  # two created, never yielded
+        return (yield ctx.call(t))
+
+    with pytest.warns(ScenarioWarning, match="2 call request.*: main#0/u#0, main#0/u#1;"):
+        sc.simulate(3)
+    for options in ({"keep_traces": False}, {"workers": 2}):
+        # calls not recorded: the count is the same, the addresses are not known
+        with pytest.warns(ScenarioWarning, match="2 call request.*never made; write"):
+            batch = sc.simulate(6, **options)
+        assert all(
+            w.startswith("2 call request(s) created but never yielded, so never made; write")
+            for r in batch
+            for w in r.warnings
+        )
+
+
 def test_no_warning_for_a_clean_scenario() -> None:
     sc = asim.Scenario("clean")
     t = sc.tool("t", p_ok=0.5)
