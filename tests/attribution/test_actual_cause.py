@@ -117,12 +117,11 @@ def test_rock_throwing_suzy_is_the_cause_not_billy(definition: Definition) -> No
     assert responsibility(m, {"BT": 1}, {"BS": 1}, definition=definition) == 0.0
 
 
-# Chockler and Halpern (2004), Definition 3.1: "The degree of responsibility of X = x for phi
-# in (M, u) [...] is 0 if X = x is not a cause of phi in (M, u); it is 1/(k+1) if X = x is a
-# cause of phi in (M, u) and there exists a partition (Z, W) and setting x', w for which AC2
-# holds such that (a) k variables in W have different values in w than they do in the context
-# u and (b) there is no partition (Z', W') and setting x'', w' satisfying AC2 such that only
-# k' < k variables have different values in w' than they do in the context u."
+# Chockler and Halpern (2004), Definition 3.1, in our words (the wording is not checked
+# against the paper here): the degree of responsibility of X = x for phi in (M, u) is 0 when
+# X = x is not a cause; otherwise 1/(k+1), where k is the least number of variables of W whose
+# values in the witness w differ from their values in the context u, over every partition
+# (Z, W) and setting (x', w) for which AC2 holds.
 # Suzy's witness holds Billy's hit at its actual value 0: no value differs, k = 0.
 @pytest.mark.parametrize("definition", ["original", "updated"])
 def test_rock_throwing_suzy_has_full_responsibility_under_chockler_halpern(

@@ -187,8 +187,8 @@ class Oracle:
 
     def responsibility(self, cause: Values, definition: Definition) -> Fraction:
         if definition != "modified":
-            # Chockler and Halpern (2004), Definition 3.1: k is the least number of variables
-            # in W with "different values in w than they do in the context u", over AC2.
+            # Chockler and Halpern (2004), Definition 3.1 (paraphrased): k is the least number
+            # of variables of W whose values in w differ from those in the context u, over AC2.
             if not self.is_cause(cause, definition):
                 return Fraction(0)
             k = min(
