@@ -110,6 +110,9 @@ class Runs(Sequence[Run]):
         store, scenario = self._store, self._scenario
         return (store.run(k, scenario) for k in range(len(store)))
 
+    def __repr__(self) -> str:
+        return f"<{len(self):,} runs of {self._scenario.name!r}, each built when read>"
+
     def append(self, run: Run) -> None:
         """Add a run at the end. A simulated batch stores it in its columns: its seed,
         result, outcomes, attributes, context, interventions and records, not the links of
@@ -141,6 +144,8 @@ class Batch:
     >>> batch = sc.simulate(3, seed=0, progress=False)
     >>> batch[1].seed == batch.seeds()[1], len(batch.to_pandas())
     (True, 3)
+    >>> batch.runs
+    <3 runs of 'b', each built when read>
     """
 
     def __init__(
