@@ -190,11 +190,11 @@ class Batch:
 
     def values(self, name: str) -> np.ndarray:
         """Outcome ``name`` of every run as a numpy array."""
-        if len(self) and name not in self[0].outcomes:
-            self[0].outcome(name)  # raises, naming the outcomes there are
         column = self._store.values(name)
         if column is not None:
             return column
+        if len(self) and name not in self[0].outcomes:
+            self[0].outcome(name)  # raises, naming the outcomes there are
         return np.asarray([r.outcomes[name] for r in self], dtype=np.float64)
 
     def rate(self, name: str = "success", confidence: float = 0.95) -> Estimate:

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import bisect
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from functools import partial
 from itertools import chain
 from operator import attrgetter
@@ -554,9 +554,6 @@ class RunTable:
         """Bytes held by the columns (arrays, not the small tables and sparse maps)."""
         self.seal()
         return sum(c.nbytes() for c in self._chunks)
-
-    def __iter__(self) -> Iterator[int]:
-        return iter(range(len(self)))
 
 
 def _records(chunk: _Chunk, j: int, get: list[Any], keys: list[Any]) -> list[Any]:

@@ -22,27 +22,12 @@ import sys
 import time
 
 import numpy as np
+from bench_sim import STEPS, scenario  # the 10-step chain (this script's folder is on the path)
 
 import agentsim as asim
-from agentsim import dist
 
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
 R = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-STEPS = 10
-
-
-def scenario() -> asim.Scenario:
-    sc = asim.Scenario("chain10")
-    step = sc.tool("step", p_ok=0.9, p_recover=0.0, latency=dist.Exponential(mean=1.0))
-
-    @sc.agent
-    def main(ctx):  # type: ignore[no-untyped-def]
-        prev = None
-        for _ in range(STEPS):
-            prev = yield (ctx.call(step, prev) if prev is not None else ctx.call(step))
-        return prev
-
-    return sc
 
 
 def same(a: asim.Batch, b: asim.Batch) -> bool:

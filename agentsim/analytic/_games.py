@@ -87,16 +87,7 @@ def shapley_repair(
     """
     groups = _groups(players)
     v = _repair_game(flow, tools, factual_oks, groups, {"bands": bands, "choices": choices})
-    n = len(groups)
-    weight = [math.factorial(k) * math.factorial(n - k - 1) / math.factorial(n) for k in range(n)]
-    out = {}
-    for i, name in enumerate(groups):
-        total = 0.0
-        for mask in range(1 << n):
-            if not mask >> i & 1:
-                total += weight[mask.bit_count()] * (v(mask | 1 << i) - v(mask))
-        out[name] = total
-    return out
+    return _shapley_of(v, list(groups))
 
 
 def banzhaf_repair(
@@ -123,12 +114,7 @@ def banzhaf_repair(
     """
     groups = _groups(players)
     v = _repair_game(flow, tools, factual_oks, groups, {"bands": bands, "choices": choices})
-    n = len(groups)
-    out = {}
-    for i, name in enumerate(groups):
-        diffs = [v(m | 1 << i) - v(m) for m in range(1 << n) if not m >> i & 1]
-        out[name] = sum(diffs) / len(diffs)
-    return out
+    return _banzhaf_of(v, list(groups))
 
 
 def _fault_game(
@@ -179,6 +165,15 @@ def _shapley_of(v: Callable[[int], float], names: Sequence[str]) -> dict[str, fl
     return out
 
 
+def _banzhaf_of(v: Callable[[int], float], names: Sequence[str]) -> dict[str, float]:
+    n = len(names)
+    out = {}
+    for i, name in enumerate(names):
+        diffs = [v(m | 1 << i) - v(m) for m in range(1 << n) if not m >> i & 1]
+        out[name] = sum(diffs) / len(diffs)
+    return out
+
+
 def shapley_fault(
     flow: Flow,
     tools: Mapping[str, Mapping[str, Any]],
@@ -219,10 +214,6 @@ def banzhaf_fault(
 ) -> dict[str, float]:
     """Exact Banzhaf values of the fault game (see :func:`shapley_fault`)."""
     groups = _groups(players)
-    v = _fault_game(flow, tools, factual_oks, groups, uniforms, choices)
-    n = len(groups)
-    out = {}
-    for i, name in enumerate(groups):
-        diffs = [v(m | 1 << i) - v(m) for m in range(1 << n) if not m >> i & 1]
-        out[name] = sum(diffs) / len(diffs)
-    return out
+    return _banzhaf_of(
+        _fault_game(flow, tools, factual_oks, groups, uniforms, choices), list(groups)
+    )

@@ -151,19 +151,6 @@ def read_instance(trace: Trace) -> Instance:
 
 
 def _calls_of(span: Span, children: Mapping[str | None, list[Span]]) -> Iterator[Call]:
-    if span.kind in _CALL_KINDS:
-        kind = "tool" if span.kind == "tool" else "llm"
-        yield Call(
-            _label(span),
-            kind,
-            span.start,
-            span.end,
-            span.ok,
-            span.cost,
-            _tokens(span),
-            address=span.address,
-        )
-        return
     if span.kind == "agent":
         child = _instance(span, _label(span), children)
         yield Call(
@@ -181,11 +168,12 @@ def _calls_of(span: Span, children: Mapping[str | None, list[Span]]) -> Iterator
     if span.kind == "wait":
         return
     kids = children.get(span.address, [])
-    if not kids:
-        # A leaf of another kind (a step, a framework span): work the agent did, as a tool.
+    if span.kind in _CALL_KINDS or not kids:
+        # a call, or a leaf of another kind (a step, a framework span): work the agent did,
+        # counted as a tool
         yield Call(
             _label(span),
-            "tool",
+            "llm" if span.kind in ("llm", "choice") else "tool",
             span.start,
             span.end,
             span.ok,
